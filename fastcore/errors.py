@@ -1,0 +1,239 @@
+"""The error catalogue: one class per ``FC_ERR_*`` code, plus ``HTTPError``.
+
+Every framework error is a :class:`FastcoreError` subclass carrying ``code`` and
+``status_code``. User code raises :class:`HTTPError` (or a named helper such as
+:class:`NotFound`). Transport-level failures that happen before a request object
+exists go through the pure function :func:`map_client_error`.
+
+This module is imported by the compiled modules, so it imports nothing from the
+rest of the package.
+"""
+from __future__ import annotations
+
+import http
+
+import orjson
+
+__all__ = [
+    "FastcoreError",
+    "HTTPError",
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "MethodNotAllowed",
+    "Conflict",
+    "TooManyRequests",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "map_client_error",
+    "reason_phrase",
+    "error_body",
+    "CODES",
+]
+
+# Reason phrases are fixed by the contract, whatever the Python version says.
+_PHRASES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    409: "Conflict",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    415: "Unsupported Media Type",
+    418: "I'm a Teapot",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def reason_phrase(status: int) -> str:
+    """The reason phrase used in status lines and in the ``error`` field."""
+    phrase = _PHRASES.get(status)
+    if phrase is not None:
+        return phrase
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown Status"
+
+
+class FastcoreError(Exception):
+    """Base of every framework error; subclasses set ``code`` and ``status_code``."""
+
+    code = "FC_ERR_UNKNOWN"
+    status_code = 500
+    default_message = "Internal Server Error"
+
+    def __init__(self, message: str | None = None, *args: object) -> None:
+        if message is None:
+            message = self.default_message
+        elif args:
+            message = message % args
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+CODES: dict[str, type[FastcoreError]] = {}
+
+
+def _define(code: str, status: int, message: str, doc: str) -> type[FastcoreError]:
+    name = "".join(part.capitalize() for part in code[len("FC_ERR_"):].split("_")) + "Error"
+    cls = type(name, (FastcoreError,), {
+        "code": code,
+        "status_code": status,
+        "default_message": message,
+        "__doc__": doc,
+        "__module__": __name__,
+    })
+    CODES[code] = cls
+    globals()[name] = cls
+    __all__.append(name)
+    return cls
+
+
+# --- options and instance ----------------------------------------------------
+InvalidOptionError = _define(
+    "FC_ERR_INVALID_OPTION", 500, "Invalid option",
+    "An App option has a wrong type or value.")
+InstanceAlreadyStartedError = _define(
+    "FC_ERR_INSTANCE_ALREADY_STARTED", 500,
+    "Fastcore instance is already started",
+    "A blueprint method was called after ready() finished booting.")
+InstanceAlreadyListeningError = _define(
+    "FC_ERR_INSTANCE_ALREADY_LISTENING", 500,
+    "Fastcore instance is already listening",
+    "listen() was called twice on the same instance.")
+
+# --- routing ------------------------------------------------------------------
+DuplicatedRouteError = _define(
+    "FC_ERR_DUPLICATED_ROUTE", 500, "Route already declared",
+    "The same method, URL and constraints were registered twice.")
+InvalidRouteError = _define(
+    "FC_ERR_INVALID_ROUTE", 500, "Invalid route",
+    "A route pattern or its options cannot be compiled.")
+RouteMethodNotSupportedError = _define(
+    "FC_ERR_ROUTE_METHOD_NOT_SUPPORTED", 500, "Method is not supported",
+    "A route was registered with an HTTP method fastcore does not know.")
+RouteMissingHandlerError = _define(
+    "FC_ERR_ROUTE_MISSING_HANDLER", 500, "Missing handler function",
+    "A route was registered without a callable handler.")
+BadUrlError = _define(
+    "FC_ERR_BAD_URL", 400, "Bad URL",
+    "The request path has an invalid percent-escape or is not valid UTF-8.")
+ParamTooLongError = _define(
+    "FC_ERR_PARAM_TOO_LONG", 414, "URI Too Long",
+    "A route parameter is longer than max_param_length.")
+
+# --- request bodies -------------------------------------------------------------
+CtpBodyTooLargeError = _define(
+    "FC_ERR_CTP_BODY_TOO_LARGE", 413, "Request body is too large",
+    "The request body is larger than body_limit.")
+CtpInvalidMediaTypeError = _define(
+    "FC_ERR_CTP_INVALID_MEDIA_TYPE", 415, "Unsupported Media Type",
+    "No content-type parser accepts the request's Content-Type.")
+CtpInvalidJsonError = _define(
+    "FC_ERR_CTP_INVALID_JSON", 400, "Body is not valid JSON",
+    "The body of a JSON request cannot be parsed.")
+CtpEmptyJsonBodyError = _define(
+    "FC_ERR_CTP_EMPTY_JSON_BODY", 400,
+    "Body cannot be empty when content-type is set to 'application/json'",
+    "A request declared a JSON body and sent none.")
+CtpInvalidContentLengthError = _define(
+    "FC_ERR_CTP_INVALID_CONTENT_LENGTH", 400,
+    "Request body size did not match Content-Length",
+    "The body ended before the declared Content-Length.")
+
+# --- replies --------------------------------------------------------------------
+FailedSerializationError = _define(
+    "FC_ERR_FAILED_SERIALIZATION", 500, "Failed to serialize the response",
+    "The payload cannot be turned into JSON (or into the route's response schema).")
+ReplyInvalidPayloadTypeError = _define(
+    "FC_ERR_REP_INVALID_PAYLOAD_TYPE", 500,
+    "Attempted to send payload of invalid type",
+    "A payload is neither JSON-able, text, bytes nor an async iterator.")
+ReplyAlreadySentError = _define(
+    "FC_ERR_REP_ALREADY_SENT", 500, "Reply was already sent",
+    "reply.send() was called on a reply that has been sent.")
+BadStatusCodeError = _define(
+    "FC_ERR_BAD_STATUS_CODE", 500, "Called reply with an invalid status code",
+    "reply.code() got a status outside 100..599.")
+HandlerTimeoutError = _define(
+    "FC_ERR_HANDLER_TIMEOUT", 503, "Request timed out",
+    "The reply was not sent within handler_timeout.")
+
+
+class HTTPError(FastcoreError):
+    """An error with an HTTP status, for user code: ``raise HTTPError(404)``."""
+
+    code = None  # type: ignore[assignment]
+
+    def __init__(self, status_code: int = 500, message: str | None = None) -> None:
+        if not isinstance(status_code, int) or not 400 <= status_code <= 599:
+            raise ValueError("HTTPError status must be an int between 400 and 599")
+        self.status_code = status_code
+        super().__init__(reason_phrase(status_code) if message is None else message)
+
+
+def _http_helper(name: str, status: int) -> type[HTTPError]:
+    def __init__(self, message: str | None = None) -> None:
+        HTTPError.__init__(self, status, message)
+
+    cls = type(name, (HTTPError,), {"__init__": __init__, "__module__": __name__,
+                                    "__doc__": f"HTTP {status} {reason_phrase(status)}."})
+    return cls
+
+
+BadRequest = _http_helper("BadRequest", 400)
+Unauthorized = _http_helper("Unauthorized", 401)
+Forbidden = _http_helper("Forbidden", 403)
+NotFound = _http_helper("NotFound", 404)
+MethodNotAllowed = _http_helper("MethodNotAllowed", 405)
+Conflict = _http_helper("Conflict", 409)
+TooManyRequests = _http_helper("TooManyRequests", 429)
+InternalServerError = _http_helper("InternalServerError", 500)
+ServiceUnavailable = _http_helper("ServiceUnavailable", 503)
+
+
+def error_body(status: int, message: str, code: str | None = None) -> bytes:
+    """The default JSON error body: statusCode, code (when set), error, message."""
+    body: dict = {"statusCode": status}
+    if code is not None:
+        body["code"] = code
+    body["error"] = reason_phrase(status)
+    body["message"] = message
+    return orjson.dumps(body)
+
+
+# Transport-level responses: the same bytes Fastify writes for client errors.
+_CLIENT_ERRORS = {
+    "timeout": (408, b'{"error":"Request Timeout","message":"Client Timeout",'
+                     b'"statusCode":408}', "timeout"),
+    "header_overflow": (431, b'{"error":"Request Header Fields Too Large",'
+                             b'"message":"Exceeded maximum allowed HTTP header size",'
+                             b'"statusCode":431}', "header_overflow"),
+    "malformed": (400, b'{"error":"Bad Request","message":"Client Error",'
+                       b'"statusCode":400}', "error"),
+}
+
+
+def map_client_error(kind: str) -> tuple[int, bytes, str] | None:
+    """Map a transport failure to ``(status, body, label)``; ``None`` writes nothing.
+
+    ``kind`` is ``"timeout"``, ``"header_overflow"``, ``"malformed"`` or
+    ``"reset"``. Any other kind is treated as malformed input.
+    """
+    if kind == "reset":
+        return None
+    return _CLIENT_ERRORS.get(kind, _CLIENT_ERRORS["malformed"])
