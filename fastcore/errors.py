@@ -169,6 +169,12 @@ ReplyAlreadySentError = _define(
 BadStatusCodeError = _define(
     "FC_ERR_BAD_STATUS_CODE", 500, "Called reply with an invalid status code",
     "reply.code() got a status outside 100..599.")
+ReplyInvalidHeaderError = _define(
+    "FC_ERR_REP_INVALID_HEADER", 500, "Invalid header",
+    "A reply header name or value holds CR, LF or another forbidden character.")
+ExpectationFailedError = _define(
+    "FC_ERR_EXPECTATION_FAILED", 417, "Expectation Failed",
+    "The request's Expect header asks for something other than 100-continue.")
 HandlerTimeoutError = _define(
     "FC_ERR_HANDLER_TIMEOUT", 503, "Request timed out",
     "The reply was not sent within handler_timeout.")

@@ -1,0 +1,160 @@
+# cython: language_level=3
+from fastcore._router cimport Router
+
+
+cdef class RouteRecord:
+    cdef public str method
+    cdef public str url
+    cdef public object handler
+    cdef public Py_ssize_t body_limit          # -1: the server's body_limit
+    cdef public object config
+    cdef public object context                 # the App context that declared it
+    cdef public object error_handler           # fn(error, request, reply) or None
+    cdef public bint is_not_found
+    cdef public object serializer              # fn(payload) -> bytes, or None (orjson)
+    # Seams filled at ready(): flattened hook tuples (None when empty) and
+    # compiled validators. The request path only reads them.
+    cdef public object on_request
+    cdef public object pre_parsing
+    cdef public object pre_validation
+    cdef public object pre_handler
+    cdef public object pre_serialization
+    cdef public object on_send
+    cdef public object on_response
+    cdef public object on_error
+    cdef public object validate
+
+
+cdef class Server:
+    cdef public Router router
+    cdef public object loop
+    cdef public set connections
+    cdef public RouteRecord not_found
+    cdef public object error_handler
+    cdef public object logger
+    cdef public object ssl
+    cdef public Py_ssize_t max_header_size
+    cdef public Py_ssize_t body_limit
+    cdef public double header_timeout
+    cdef public double request_timeout
+    cdef public double keep_alive_timeout
+    cdef public double connection_timeout
+    cdef public Py_ssize_t max_requests_per_socket
+    cdef public Py_ssize_t max_connections
+    cdef public bint return_503_on_closing
+    cdef public bint expose_errors
+    cdef public bint closing
+    cdef unsigned long long req_counter
+    cdef object _sweeper
+    cdef object _all_closed
+    cdef double _tick
+
+    cdef void _connection_lost(self, HttpProtocol proto)
+
+
+cdef class Request:
+    cdef dict __dict__
+    cdef public HttpProtocol proto
+    cdef public str method
+    cdef public str url
+    cdef public str path
+    cdef public str query_string
+    cdef public dict params
+    cdef public object body
+    cdef public object raw_body
+    cdef public RouteRecord record
+    cdef public object reply
+    cdef public object validation_error
+    cdef public bint keep_alive
+    cdef public bint is_aborted
+    cdef public bint is_head
+    cdef list _raw_headers
+    cdef object _headers
+    cdef object _query
+    cdef object _ctype
+    cdef object _lookup_error
+    cdef object _host
+    cdef object _id
+    cdef unsigned long long _seq
+    cdef Py_ssize_t _body_len
+    cdef Py_ssize_t _clen
+    cdef Py_ssize_t _body_limit
+    cdef bint _chunked
+    cdef bint _closing_503
+    cdef bint _http10
+    cdef double _start
+
+
+cdef class Reply:
+    cdef dict __dict__
+    cdef public Request request
+    cdef HttpProtocol proto
+    cdef public int _status
+    cdef dict _headers
+    cdef object _ctype
+    cdef object _serializer
+    cdef public bint sent
+    cdef public bint hijacked
+    cdef int _error_depth
+
+
+cdef class HttpProtocol:
+    cdef Server server
+    cdef object transport
+    cdef object parser
+    cdef Request req
+    cdef Request current
+    cdef list queue
+    cdef object url
+    cdef object stream_task
+    cdef object drain_waiter
+    cdef object pending_out
+    cdef object peer
+    cdef bint in_head
+    cdef bint batching
+    cdef bint close_after_flush
+    cdef bint closed
+    cdef bint no_more
+    cdef bint paused_reading
+    cdef bint paused_writing
+    cdef bint draining
+    cdef bint upgraded
+    cdef int abort_kind
+    cdef object abort_error
+    cdef int fail_kind
+    cdef object fail_error
+    cdef Py_ssize_t head_size
+    cdef Py_ssize_t head_seen
+    cdef Py_ssize_t body_left
+    cdef unsigned long long begun
+    cdef Py_ssize_t nrequests
+    cdef double deadline
+    cdef int deadline_kind
+    cdef double last_activity
+    cdef bytes tail
+
+    cdef int _feed(self, object data) except -1
+    cdef int _feed_guarded(self, object data) except -1
+    cdef int _feed_part(self, object part) except -1
+    cdef int _parse_error(self, object exc) except -1
+    cdef int _route(self, Request req) except -1
+    cdef int _expect(self, Request req) except -1
+    cdef int _parse_body(self, Request req) except -1
+    cdef int _fail(self, int kind, object error) except -1
+    cdef int _write_fail(self, int kind, object error) except -1
+    cdef int _enqueue(self, Request req) except -1
+    cdef int _drain(self) except -1
+    cdef int _dispatch(self, Request req) except -1
+    cdef int _run_handler(self, Request req, Reply reply, object fn, object args, int phase) except -1
+    cdef int _step(self, Request req, Reply reply, object coro, int phase) except -1
+    cdef int _complete(self, Request req, Reply reply, object value, int phase) except -1
+    cdef int _error(self, Request req, Reply reply, object exc, int phase) except -1
+    cdef int _default_error(self, Request req, Reply reply, object exc) except -1
+    cdef int _send(self, Reply reply, object payload) except -1
+    cdef int _write(self, Reply reply, object body, bytes ctype) except -1
+    cdef int _stream(self, Reply reply, object source, bytes ctype) except -1
+    cdef int _finish(self, Request req, bint keep) except -1
+    cdef int _out(self, object data) except -1
+    cdef int _flush(self) except -1
+    cdef int _check_deadline(self, double now) except -1
+    cdef int _close(self) except -1

@@ -1,0 +1,1466 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""HTTP/1.1 protocol: bytes in, route, handler, bytes out.
+
+How this works
+--------------
+One ``HttpProtocol`` per connection, driven by asyncio (uvloop) callbacks.
+``data_received`` feeds llhttp (through httptools) whose callbacks build a
+``Request``:
+
+    on_message_begin -> on_url* -> on_header* -> on_headers_complete
+        -> on_body* -> on_message_complete
+
+Route lookup happens at ``on_headers_complete`` so that the route's body limit
+and ``Expect: 100-continue`` can be answered before the body is read. At
+``on_message_complete`` the request is dispatched at once when nothing else is
+in flight on the connection, else queued: responses leave in request order
+(RFC 9112 §9.3.2). Everything written while ``data_received`` runs is joined
+into one ``transport.write`` (pipelined responses coalesce).
+
+Handlers run without a task: a plain function is called; a coroutine is
+stepped once, and only when it suspends does an ``asyncio.Task`` take it over
+(see ``fastcore/_tasks.py``).
+
+Limits. llhttp sets none, so the protocol counts. The header section is
+counted in raw bytes before llhttp sees them (``_feed``): a chunk that could
+carry the head past ``max_header_size`` is split at the end of the head
+(``\\r\\n\\r\\n``) and at Content-Length body boundaries so that every head
+is measured exactly; only a head that begins behind a chunked body inside the
+same chunk is measured by what the callbacks report, which still bounds what
+is buffered to twice the limit. Bodies are counted in ``on_body``.
+
+Timeouts are deadlines (monotonic seconds) on each connection, checked by one
+periodic sweep per server: no timer handle is created per request.
+
+Errors before a request object exists go through
+``fastcore.errors.map_client_error``; the response closes the connection once
+the requests before it have been answered.
+"""
+
+import asyncio
+import logging
+from functools import partial
+import sys
+from email.utils import formatdate
+from urllib.parse import parse_qsl
+
+import httptools
+import orjson
+
+from fastcore import errors
+from fastcore._tasks import FirstStep, resume
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.stdio cimport snprintf
+from libc.string cimport memcpy, memchr
+from libc.time cimport time as c_time, time_t
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+
+from fastcore._router cimport Router
+
+cdef extern from "strings.h":
+    int strncasecmp(const char *s1, const char *s2, size_t n)
+
+cdef extern from "Python.h":
+    bint PyCoro_CheckExact(object o)
+
+
+# --- module-level caches (no attribute lookups on the hot path) ---------------
+
+cdef object _HttpParserUpgrade = httptools.HttpParserUpgrade
+cdef object _HttpParserError = httptools.HttpParserError
+cdef object _HttpRequestParser = httptools.HttpRequestParser
+cdef object _orjson_dumps = orjson.dumps
+cdef object _orjson_loads = orjson.loads
+cdef object _JSONDecodeError = orjson.JSONDecodeError
+cdef object _FastcoreError = errors.FastcoreError
+cdef object _error_body = errors.error_body
+cdef object _map_client_error = errors.map_client_error
+cdef object _log = logging.getLogger("fastcore")
+cdef object _CancelledError = asyncio.CancelledError
+cdef object _enter_task = asyncio.tasks._enter_task
+cdef object _leave_task = asyncio.tasks._leave_task
+cdef object _Task = asyncio.Task
+cdef bint _EAGER = sys.version_info >= (3, 12)
+
+cdef enum:
+    # deadline kinds
+    DL_NONE = 0
+    DL_IDLE = 1        # no request in progress: close silently
+    DL_HEAD = 2        # head incomplete: 408
+    DL_BODY = 3        # body incomplete: 408
+
+cdef enum:
+    # transport-level failure kinds (map_client_error)
+    FAIL_NONE = 0
+    FAIL_MALFORMED = 1
+    FAIL_TIMEOUT = 2
+    FAIL_HEADER_OVERFLOW = 3
+    FAIL_ERROR = 4     # a FastcoreError answered with the JSON error body (413, 417…)
+    FAIL_STOP = 5      # stop parsing, write nothing more
+
+cdef enum:
+    PHASE_HANDLER = 0
+    PHASE_ERROR_HANDLER = 1
+
+cdef Py_ssize_t QUEUE_PAUSE = 32        # pipelined requests queued before pause_reading
+cdef Py_ssize_t JOIN_LIMIT = 16384      # bodies above this are written apart from the head
+
+cdef dict _METHODS = {m.encode(): m for m in (
+    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT")}
+
+cdef bytes CT_JSON = b"content-type: application/json; charset=utf-8\r\n"
+cdef bytes CT_TEXT = b"content-type: text/plain; charset=utf-8\r\n"
+cdef bytes CT_OCTET = b"content-type: application/octet-stream\r\n"
+cdef bytes CT_NONE = b""
+cdef bytes CONN_KEEP = b"connection: keep-alive\r\n"
+cdef bytes CONN_CLOSE = b"connection: close\r\n"
+cdef bytes CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
+cdef bytes BODY_503 = (b'{"error":"Service Unavailable","message":"Service Unavailable",'
+                       b'"statusCode":503}')
+
+cdef dict _status_lines = {}
+
+
+cdef bytes status_line(int status):
+    line = _status_lines.get(status)
+    if line is None:
+        line = ("HTTP/1.1 %d %s\r\n" % (status, errors.reason_phrase(status))).encode("latin-1")
+        _status_lines[status] = line
+    return <bytes>line
+
+
+cdef time_t _date_second = 0
+cdef bytes _date_line = b""
+
+
+cdef inline bytes date_line():
+    # The Date header (RFC 9110 §6.6.1) changes once a second; rebuild it then.
+    global _date_second, _date_line
+    cdef time_t now = c_time(NULL)
+    if now != _date_second:
+        _date_second = now
+        _date_line = ("date: " + formatdate(now, usegmt=True) + "\r\n").encode("latin-1")
+    return _date_line
+
+
+cdef inline double monotonic():
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + ts.tv_nsec * 1e-9
+
+
+def now():
+    """The clock the protocol's deadlines use (monotonic seconds)."""
+    return monotonic()
+
+
+cdef bytes build_response(bytes status, bytes headers, bytes ctype, Py_ssize_t length,
+                          bytes conn, object body):
+    # HOT PATH: bench/test_bench_protocol.py (inject, parse). One allocation for
+    # head and body; ``length`` < 0 writes no Content-Length, ``body`` None no body.
+    cdef char clbuf[48]
+    cdef int cllen = 0
+    cdef bytes date = date_line()
+    cdef Py_ssize_t blen = 0
+    cdef Py_ssize_t total
+    cdef char* p
+    if length >= 0:
+        cllen = snprintf(clbuf, 48, b"content-length: %zd\r\n", length)
+    if body is not None:
+        blen = PyBytes_GET_SIZE(body)
+    total = (PyBytes_GET_SIZE(status) + PyBytes_GET_SIZE(headers) + PyBytes_GET_SIZE(ctype)
+             + cllen + PyBytes_GET_SIZE(date) + PyBytes_GET_SIZE(conn) + 2 + blen)
+    out = PyBytes_FromStringAndSize(NULL, total)
+    p = PyBytes_AS_STRING(out)
+    memcpy(p, PyBytes_AS_STRING(status), PyBytes_GET_SIZE(status))
+    p += PyBytes_GET_SIZE(status)
+    memcpy(p, PyBytes_AS_STRING(headers), PyBytes_GET_SIZE(headers))
+    p += PyBytes_GET_SIZE(headers)
+    memcpy(p, PyBytes_AS_STRING(ctype), PyBytes_GET_SIZE(ctype))
+    p += PyBytes_GET_SIZE(ctype)
+    memcpy(p, clbuf, cllen)
+    p += cllen
+    memcpy(p, PyBytes_AS_STRING(date), PyBytes_GET_SIZE(date))
+    p += PyBytes_GET_SIZE(date)
+    memcpy(p, PyBytes_AS_STRING(conn), PyBytes_GET_SIZE(conn))
+    p += PyBytes_GET_SIZE(conn)
+    p[0] = b"\r"
+    p[1] = b"\n"
+    p += 2
+    if blen:
+        memcpy(p, PyBytes_AS_STRING(body), blen)
+    return out
+
+
+cdef bytes client_error_response(int status, bytes body):
+    # Transport-level answers: Fastify's bytes, plus Date, then close.
+    return build_response(status_line(status), b"",
+                          b"content-type: application/json\r\n",
+                          PyBytes_GET_SIZE(body), CONN_CLOSE, body)
+
+
+cdef inline bint header_is(bytes name, const char* lower, Py_ssize_t n):
+    return PyBytes_GET_SIZE(name) == n and strncasecmp(PyBytes_AS_STRING(name), lower, n) == 0
+
+
+cdef str header_value_str(object value):
+    if isinstance(value, str):
+        return <str>value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    return str(value)
+
+
+cdef bytes encode_header_lines(dict headers):
+    # Reply headers as written: lower-case names, one line per value. CR/LF in a
+    # value was refused by reply.header(), so a value cannot split the head.
+    parts = []
+    for name, value in headers.items():
+        if type(value) is list:
+            for item in value:
+                parts.append("%s: %s\r\n" % (name, header_value_str(item)))
+        else:
+            parts.append("%s: %s\r\n" % (name, header_value_str(value)))
+    return "".join(parts).encode("latin-1")
+
+
+cdef class Headers(dict):
+    """Request headers: a dict with lower-case keys, looked up case-insensitively."""
+
+    def __getitem__(self, key):
+        try:
+            return dict.__getitem__(self, key)
+        except KeyError:
+            return dict.__getitem__(self, key.lower())
+
+    def get(self, key, default=None):
+        value = dict.get(self, key, self)
+        if value is self:
+            value = dict.get(self, key.lower(), default)
+        return value
+
+    def __contains__(self, key):
+        return dict.__contains__(self, key) or (
+            isinstance(key, str) and dict.__contains__(self, key.lower()))
+
+
+# --- routes and server state ----------------------------------------------------
+
+cdef class RouteRecord:
+    """Everything the request path needs about one route, decided before traffic."""
+
+    def __init__(self, str method, str url, handler, *, Py_ssize_t body_limit=-1,
+                 config=None, context=None, bint is_not_found=False):
+        self.method = method
+        self.url = url
+        self.handler = handler
+        self.body_limit = body_limit
+        self.config = config if config is not None else {}
+        self.context = context
+        self.is_not_found = is_not_found
+
+    def __repr__(self):
+        return "<RouteRecord %s %s>" % (self.method, self.url)
+
+
+cdef class Server:
+    """Per-app runtime state shared by every connection of a listening app."""
+
+    def __init__(self, Router router, RouteRecord not_found, *, loop=None,
+                 Py_ssize_t max_header_size=16384, Py_ssize_t body_limit=1048576,
+                 double header_timeout=10.0, double request_timeout=30.0,
+                 double keep_alive_timeout=72.0, double connection_timeout=0.0,
+                 Py_ssize_t max_requests_per_socket=0, Py_ssize_t max_connections=0,
+                 bint return_503_on_closing=True, bint expose_errors=False,
+                 error_handler=None, logger=None, ssl=None):
+        self.router = router
+        self.not_found = not_found
+        self.loop = loop
+        self.connections = set()
+        self.max_header_size = max_header_size
+        self.body_limit = body_limit
+        self.header_timeout = header_timeout
+        self.request_timeout = request_timeout
+        self.keep_alive_timeout = keep_alive_timeout
+        self.connection_timeout = connection_timeout
+        self.max_requests_per_socket = max_requests_per_socket
+        self.max_connections = max_connections
+        self.return_503_on_closing = return_503_on_closing
+        self.expose_errors = expose_errors
+        self.error_handler = error_handler
+        self.logger = logger if logger is not None else _log
+        self.ssl = ssl
+        self.closing = False
+        self.req_counter = 0
+        self._all_closed = None
+        cdef double smallest = 1.0
+        for t in (header_timeout, request_timeout, keep_alive_timeout, connection_timeout):
+            if t > 0 and t / 4 < smallest:
+                smallest = t / 4
+        self._tick = max(smallest, 0.01)
+
+    def protocol_factory(self):
+        """Called by ``loop.create_server`` for each accepted connection."""
+        return HttpProtocol(self)
+
+    def start(self, loop=None):
+        """Start the deadline sweep on ``loop`` (the running loop by default)."""
+        if loop is None:
+            loop = asyncio.get_running_loop()
+        self.loop = loop
+        if self._sweeper is None:
+            self._sweeper = loop.call_later(self._tick, self._sweep)
+
+    def _sweep(self):
+        cdef double t = monotonic()
+        cdef HttpProtocol proto
+        for proto in list(self.connections):
+            try:
+                proto._check_deadline(t)
+            except Exception:
+                self.logger.exception("deadline check failed")
+        if self._sweeper is not None:
+            self._sweeper = self.loop.call_later(self._tick, self._sweep)
+
+    def begin_close(self, force=False, idle=True):
+        """Stop serving new requests; close idle sockets (every socket if ``force``)."""
+        cdef HttpProtocol proto
+        self.closing = True
+        for proto in list(self.connections):
+            if force:
+                proto.closed = True
+                proto.transport.abort()
+            elif idle and proto.current is None and proto.req is None:
+                proto._close()
+
+    async def wait_closed(self):
+        """Wait until every connection has gone, then stop the sweep."""
+        if self.connections:
+            self._all_closed = self.loop.create_future()
+            await self._all_closed
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+
+    cdef void _connection_lost(self, HttpProtocol proto):
+        self.connections.discard(proto)
+        if not self.connections and self._all_closed is not None:
+            if not self._all_closed.done():
+                self._all_closed.set_result(None)
+
+    def next_request_seq(self):
+        self.req_counter += 1
+        return self.req_counter
+
+
+cdef str _base36(unsigned long long n):
+    cdef str digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    cdef list out = []
+    if n == 0:
+        return "0"
+    while n:
+        out.append(digits[n % 36])
+        n //= 36
+    out.reverse()
+    return "".join(out)
+
+
+# --- request and reply ---------------------------------------------------------
+
+cdef class Request:
+    """The request as the handler sees it; heavier fields are built on first use."""
+
+    @property
+    def headers(self):
+        cdef Py_ssize_t i
+        cdef Headers h
+        if self._headers is None:
+            h = Headers()
+            raw = self._raw_headers
+            for i in range(0, len(raw), 2):
+                name = (<bytes>raw[i]).decode("latin-1").lower()
+                value = (<bytes>raw[i + 1]).decode("latin-1")
+                old = dict.get(h, name)
+                if old is None:
+                    dict.__setitem__(h, name, value)
+                elif name == "set-cookie":
+                    dict.__setitem__(h, name, (old if type(old) is list else [old]) + [value])
+                else:
+                    dict.__setitem__(h, name, old + ", " + value)
+            self._headers = h
+        return self._headers
+
+    @property
+    def raw_headers(self):
+        """The header lines as received: a list of (name, value) bytes pairs."""
+        raw = self._raw_headers
+        return [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)]
+
+    @property
+    def query(self):
+        cdef dict q
+        if self._query is None:
+            q = {}
+            if self.query_string:
+                for key, value in parse_qsl(self.query_string, keep_blank_values=True):
+                    old = q.get(key)
+                    if old is None:
+                        q[key] = value
+                    elif type(old) is list:
+                        old.append(value)
+                    else:
+                        q[key] = [old, value]
+            self._query = q
+        return self._query
+
+    @query.setter
+    def query(self, value):
+        self._query = value
+
+    @property
+    def id(self):
+        if self._id is None:
+            self._id = "req-" + _base36(self._seq)
+        return self._id
+
+    @id.setter
+    def id(self, value):
+        self._id = value
+
+    @property
+    def ip(self):
+        peer = self.proto._peername()
+        return peer[0] if peer else None
+
+    @property
+    def ips(self):
+        ip = self.ip
+        return [ip] if ip is not None else []
+
+    @property
+    def hostname(self):
+        return self.headers.get("host")
+
+    @property
+    def protocol(self):
+        return "https" if self.proto.server.ssl is not None else "http"
+
+    @property
+    def route_url(self):
+        return self.record.url if self.record is not None and not self.record.is_not_found else None
+
+    @property
+    def route_config(self):
+        return self.record.config if self.record is not None else None
+
+    @property
+    def app(self):
+        return self.record.context if self.record is not None else None
+
+    @property
+    def content_type(self):
+        return self._ctype.decode("latin-1") if self._ctype is not None else None
+
+    @property
+    def log(self):
+        return self.proto.server.logger
+
+    def __repr__(self):
+        return "<Request %s %s>" % (self.method, self.url)
+
+
+cdef class Reply:
+    """Builds the response: status, headers, then one ``send``."""
+
+    @property
+    def status_code(self):
+        return self._status
+
+    @status_code.setter
+    def status_code(self, value):
+        self.code(value)
+
+    def code(self, status):
+        if type(status) is not int or not 100 <= status <= 599:
+            raise errors.BadStatusCodeError("Called reply with an invalid status code: %r" % (status,))
+        self._status = status
+        return self
+
+    def header(self, name, value):
+        cdef str key = name.lower()
+        if type(value) is list:
+            for item in value:
+                _check_header_value(key, item)
+        else:
+            _check_header_value(key, value)
+        if self._headers is None:
+            self._headers = {}
+        if key == "content-type":
+            self._ctype = header_value_str(value)
+            return self
+        if key == "set-cookie" and key in self._headers:
+            old = self._headers[key]
+            self._headers[key] = (old if type(old) is list else [old]) + (
+                value if type(value) is list else [value])
+            return self
+        self._headers[key] = value
+        return self
+
+    def headers(self, mapping):
+        for name, value in mapping.items():
+            self.header(name, value)
+        return self
+
+    def get_header(self, name):
+        cdef str key = name.lower()
+        if key == "content-type":
+            return self._ctype
+        if self._headers is None:
+            return None
+        return self._headers.get(key)
+
+    def get_headers(self):
+        out = dict(self._headers) if self._headers is not None else {}
+        if self._ctype is not None:
+            out["content-type"] = self._ctype
+        return out
+
+    def has_header(self, name):
+        return self.get_header(name) is not None
+
+    def remove_header(self, name):
+        cdef str key = name.lower()
+        if key == "content-type":
+            self._ctype = None
+        elif self._headers is not None:
+            self._headers.pop(key, None)
+        return self
+
+    def type(self, content_type):
+        return self.header("content-type", content_type)
+
+    def serializer(self, fn):
+        self._serializer = fn
+        return self
+
+    def serialize(self, payload):
+        """Serialize ``payload`` as this reply would, without sending it."""
+        if self._serializer is not None:
+            out = self._serializer(payload)
+        elif self.request.record is not None and self.request.record.serializer is not None:
+            out = self.request.record.serializer(payload)
+        else:
+            out = _orjson_dumps(payload)
+        return out
+
+    def send(self, payload=None):
+        if self.sent:
+            self.proto.server.logger.warning("Reply was already sent, did you forget to return?")
+            return self
+        if self.hijacked:
+            return self
+        self.proto._send(self, payload)
+        return self
+
+    def redirect(self, url, code=302):
+        if not isinstance(url, str):
+            url, code = code, url
+        self.header("location", url)
+        self.code(code)
+        return self.send(None)
+
+    def hijack(self):
+        """Take over the response: fastcore writes nothing for this request."""
+        self.hijacked = True
+        return self
+
+    @property
+    def raw(self):
+        """The transport, for hijacked replies."""
+        return self.proto.transport
+
+    @property
+    def elapsed_time(self):
+        return (monotonic() - self.request._start) * 1000.0
+
+    @property
+    def log(self):
+        return self.proto.server.logger
+
+    @property
+    def server(self):
+        return self.request.app
+
+    def __repr__(self):
+        return "<Reply %d>" % self._status
+
+
+cdef _check_header_value(str name, object value):
+    s = header_value_str(value)
+    if "\r" in s or "\n" in s or "\r" in name or "\n" in name or ":" in name or not name:
+        raise errors.ReplyInvalidHeaderError(
+            "Invalid character in header %r" % (name,))
+
+
+class _Abort(Exception):
+    """Raised in an llhttp callback to stop parsing; the reason is on the protocol."""
+
+
+# --- the protocol ----------------------------------------------------------------
+
+cdef class HttpProtocol:
+    """One HTTP/1.1 connection (asyncio protocol interface)."""
+
+    def __init__(self, Server server):
+        self.server = server
+        self.in_head = True
+        self.body_left = -1
+        self.tail = b""
+
+    # asyncio callbacks ---------------------------------------------------------
+
+    def connection_made(self, transport):
+        cdef Server server = self.server
+        self.transport = transport
+        if server.closing or (server.max_connections > 0
+                              and len(server.connections) >= server.max_connections):
+            self.closed = True
+            transport.abort()
+            return
+        server.connections.add(self)
+        self.parser = _HttpRequestParser(self)
+        self.last_activity = monotonic()
+        if server.header_timeout > 0:
+            self.deadline = self.last_activity + server.header_timeout
+            self.deadline_kind = DL_IDLE
+
+    def connection_lost(self, exc):
+        cdef Request req
+        if self.closed and self.transport is None:
+            return
+        self.closed = True
+        self.no_more = True
+        self.server._connection_lost(self)
+        req = self.current
+        if req is not None:
+            req.is_aborted = True
+        if self.queue:
+            for req in self.queue:
+                req.is_aborted = True
+            self.queue = None
+        if self.stream_task is not None:
+            self.stream_task.cancel()
+        if self.drain_waiter is not None and not self.drain_waiter.done():
+            self.drain_waiter.set_result(None)
+        self.parser = None
+
+    def eof_received(self):
+        # The client closed its sending side: answer what was received, then close.
+        self.no_more = True
+        if self.current is not None or self.queue:
+            return True
+        return False
+
+    def pause_writing(self):
+        self.paused_writing = True
+        if not self.paused_reading and self.transport is not None:
+            # A client that stops reading stops being read (RFC 9112 §9.3.2).
+            self.paused_reading = True
+            self.transport.pause_reading()
+
+    def resume_writing(self):
+        self.paused_writing = False
+        if self.drain_waiter is not None and not self.drain_waiter.done():
+            self.drain_waiter.set_result(None)
+        if self.paused_reading and not (self.queue and len(self.queue) >= QUEUE_PAUSE):
+            self.paused_reading = False
+            if not self.closed:
+                self.transport.resume_reading()
+
+    def data_received(self, data):
+        # HOT PATH: bench/test_bench_protocol.py (parse: GET, POST, pipelined x16)
+        if self.no_more:
+            return
+        if self.server.connection_timeout > 0:
+            self.last_activity = monotonic()
+        self.batching = True
+        try:
+            self._feed(data)
+        except _HttpParserUpgrade:
+            # No protocol switch is offered here: answer the request, then close.
+            self.upgraded = True
+            self.no_more = True
+        except _HttpParserError as exc:
+            self._parse_error(exc)
+        finally:
+            self.batching = False
+            self._flush()
+
+    # llhttp callbacks ------------------------------------------------------------
+
+    def on_message_begin(self):
+        cdef Request req
+        cdef Server server = self.server
+        cdef double t
+        if self.no_more:
+            self.abort_kind = FAIL_STOP
+            raise _Abort()
+        self.in_head = True
+        self.head_size = 0
+        self.head_seen = 0
+        self.begun += 1
+        self.url = None
+        t = monotonic()
+        req = Request.__new__(Request)
+        req.proto = self
+        req._raw_headers = []
+        req._clen = -1
+        req._start = t
+        self.req = req
+        if server.header_timeout > 0:
+            self.deadline = t + server.header_timeout
+            self.deadline_kind = DL_HEAD
+
+    def on_url(self, bytes url):
+        self.head_seen += PyBytes_GET_SIZE(url) + 12
+        if self.url is None:
+            self.url = url
+        else:
+            self.url = self.url + url
+
+    def on_header(self, bytes name, bytes value):
+        cdef Request req = self.req
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(name)
+        self.head_seen += n + PyBytes_GET_SIZE(value) + 4
+        if self.head_seen > self.server.max_header_size:
+            self.abort_kind = FAIL_HEADER_OVERFLOW
+            raise _Abort()
+        req._raw_headers.append(name)
+        req._raw_headers.append(value)
+        if n == 12 and header_is(name, b"content-type", 12):
+            req._ctype = value
+        elif n == 14 and header_is(name, b"content-length", 14):
+            req._clen = int(value)
+        elif n == 4 and header_is(name, b"host", 4):
+            if req._host is not None:
+                # Two Host headers: ambiguous target (RFC 9112 §3.2).
+                self.abort_kind = FAIL_MALFORMED
+                raise _Abort()
+            req._host = value
+        elif n == 17 and header_is(name, b"transfer-encoding", 17):
+            req._chunked = True
+
+    def on_headers_complete(self):
+        # HOT PATH: bench/test_bench_protocol.py (parse)
+        cdef Request req = self.req
+        cdef Server server = self.server
+        cdef RouteRecord record
+        cdef bytes url = self.url
+        cdef const char* s
+        cdef const char* q
+        cdef Py_ssize_t n, limit
+        cdef object parser = self.parser
+        self.in_head = False
+        version = parser.get_http_version()
+        if version == "1.1":
+            if req._host is None:
+                self.abort_kind = FAIL_MALFORMED
+                raise _Abort()
+        elif version == "1.0":
+            req._http10 = True
+        else:
+            # HTTP/0.9 request lines and other majors are refused (RFC 9112 §2.3).
+            self.abort_kind = FAIL_MALFORMED
+            raise _Abort()
+        if url is None or not url.isascii():
+            # Raw non-ASCII bytes in the target: clients must percent-encode.
+            self.abort_kind = FAIL_MALFORMED
+            raise _Abort()
+        method = parser.get_method()
+        req.method = _METHODS.get(method) or method.decode("ascii")
+        req.is_head = req.method == "HEAD"
+        req.url = url.decode("ascii")
+        s = PyBytes_AS_STRING(url)
+        n = PyBytes_GET_SIZE(url)
+        q = <const char*>memchr(s, b"?", n)
+        if q == NULL:
+            req.path = req.url
+            req.query_string = ""
+        else:
+            req.path = req.url[:q - s]
+            req.query_string = req.url[q - s + 1:]
+        req.keep_alive = parser.should_keep_alive()
+        if server.closing and server.return_503_on_closing:
+            req._closing_503 = True
+        else:
+            self._route(req)
+        record = req.record
+        limit = server.body_limit
+        if record is not None and record.body_limit >= 0:
+            limit = record.body_limit
+        req._body_limit = limit
+        if req._clen > limit:
+            # Refused from the declared length alone, before reading the body.
+            self.abort_kind = FAIL_ERROR
+            self.abort_error = errors.CtpBodyTooLargeError()
+            raise _Abort()
+        self.body_left = -1 if req._chunked else (req._clen if req._clen > 0 else 0)
+        if server.request_timeout > 0:
+            self.deadline = req._start + server.request_timeout
+            self.deadline_kind = DL_BODY
+        else:
+            self.deadline = 0
+            self.deadline_kind = DL_NONE
+        if req._raw_headers and not req._http10:
+            self._expect(req)
+
+    def on_body(self, bytes body):
+        cdef Request req = self.req
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(body)
+        req._body_len += n
+        if req._body_len > req._body_limit:
+            self.abort_kind = FAIL_ERROR
+            self.abort_error = errors.CtpBodyTooLargeError()
+            raise _Abort()
+        if self.body_left > 0:
+            self.body_left -= n
+        if req.body is None:
+            req.body = body
+        elif type(req.body) is list:
+            req.body.append(body)
+        else:
+            req.body = [req.body, body]
+
+    def on_message_complete(self):
+        cdef Request req = self.req
+        self.req = None
+        self.in_head = True
+        self.head_size = 0
+        self.head_seen = 0
+        self.body_left = -1
+        if type(req.body) is list:
+            req.body = b"".join(req.body)
+        req.raw_body = req.body
+        self.deadline = 0
+        self.deadline_kind = DL_NONE
+        self._enqueue(req)
+
+    # parsing helpers -------------------------------------------------------------
+
+    cdef int _route(self, Request req) except -1:
+        cdef Server server = self.server
+        cdef Router router = server.router
+        host = None
+        version = None
+        if router.has_host_constraints:
+            if req._host is not None:
+                host = (<bytes>req._host).decode("latin-1")
+        if router.has_version_constraints:
+            version = req.headers.get("accept-version")
+        try:
+            found = router.find(req.method, req.path, host, version)
+        except _FastcoreError as exc:
+            req._lookup_error = exc
+            return 0
+        if found is not None:
+            req.record = <RouteRecord>found[0]
+            req.params = <dict>found[1]
+        return 0
+
+    cdef int _expect(self, Request req) except -1:
+        # RFC 9110 §10.1.1: answer 100 before the client sends the body.
+        cdef bytes value = None
+        raw = req._raw_headers
+        for i in range(0, len(raw), 2):
+            if header_is(<bytes>raw[i], b"expect", 6):
+                value = raw[i + 1]
+                break
+        if value is None:
+            return 0
+        if value.lower() != b"100-continue":
+            self.abort_kind = FAIL_ERROR
+            self.abort_error = errors.ExpectationFailedError()
+            raise _Abort()
+        if self.current is None and not self.queue and (req._clen != 0 or req._chunked):
+            self._out(CONTINUE_100)
+            self._flush_now()
+        return 0
+
+    def _peername(self):
+        if self.peer is None and self.transport is not None:
+            self.peer = self.transport.get_extra_info("peername") or ()
+        return self.peer
+
+    def _flush_now(self):
+        cdef bint was = self.batching
+        self.batching = False
+        self._flush()
+        self.batching = was
+
+    cdef int _feed(self, object data) except -1:
+        # HOT PATH: bench/test_bench_protocol.py (parse)
+        cdef Py_ssize_t n = len(data)
+        cdef unsigned long long begun
+        if self.in_head and self.head_size + n > self.server.max_header_size:
+            return self._feed_guarded(data)
+        cdef bint idle = self.in_head and self.req is None
+        begun = self.begun
+        if self.in_head:
+            self.head_size += n
+        self.parser.feed_data(data)
+        if self.in_head and self.begun != begun:
+            if idle and self.begun == begun + 1:
+                # The head began at the chunk's first byte and is not complete yet.
+                self.head_size = n
+            else:
+                # A head began inside the chunk: count what the callbacks saw of it.
+                self.head_size = self.head_seen
+        if self.in_head and self.head_size > 0:
+            self.tail = bytes(data[n - 3 if n >= 3 else 0:])
+        return 0
+
+    cdef int _feed_guarded(self, object data) except -1:
+        # The chunk may carry a head past the limit: feed it head by head.
+        cdef bytes buf = bytes(data)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(buf)
+        cdef Py_ssize_t pos = 0, end, k
+        cdef Py_ssize_t limit = self.server.max_header_size
+        while pos < n and not self.no_more and self.abort_kind == FAIL_NONE:
+            if self.in_head:
+                end = self._head_end(buf, pos)
+                if end < 0:
+                    if self.head_size + (n - pos) > limit:
+                        self._fail(FAIL_HEADER_OVERFLOW, None)
+                        return 0
+                    self.head_size += n - pos
+                    self.tail = buf[n - 3:] if n >= 3 else buf
+                    self._feed_part(buf[pos:])
+                    return 0
+                if self.head_size + (end - pos) > limit:
+                    self._fail(FAIL_HEADER_OVERFLOW, None)
+                    return 0
+                self._feed_part(buf[pos:end])
+                pos = end
+            elif self.body_left > 0:
+                k = min(n - pos, self.body_left)
+                self._feed_part(buf[pos:pos + k])
+                pos += k
+            else:
+                # A chunked body: its end is only known to llhttp.
+                begun = self.begun
+                self._feed_part(buf[pos:])
+                if self.in_head and self.begun != begun:
+                    self.head_size = self.head_seen
+                return 0
+        return 0
+
+    def _head_end(self, bytes buf, Py_ssize_t pos):
+        """Index just past the first CRLFCRLF at or after ``pos`` (-1 if none),
+        looking back into the previous chunk when a head spans chunks."""
+        cdef Py_ssize_t i
+        if pos == 0 and self.head_size > 0 and self.tail:
+            joined = self.tail + buf[:3]
+            i = joined.find(b"\r\n\r\n")
+            if i >= 0:
+                return i + 4 - len(self.tail)
+        i = buf.find(b"\r\n\r\n", pos)
+        return i + 4 if i >= 0 else -1
+
+    cdef int _feed_part(self, object part) except -1:
+        self.parser.feed_data(part)
+        return 0
+
+    cdef int _parse_error(self, object exc) except -1:
+        cdef int kind = self.abort_kind
+        self.abort_kind = FAIL_NONE
+        if kind == FAIL_STOP:
+            return 0
+        if kind == FAIL_NONE:
+            if isinstance(exc.__context__, Exception) and not isinstance(exc.__context__, _Abort):
+                # A bug in a callback must not take the worker down: log it.
+                self.server.logger.error("protocol callback failed", exc_info=exc.__context__)
+            kind = FAIL_MALFORMED
+        self._fail(kind, self.abort_error)
+        self.abort_error = None
+        return 0
+
+    cdef int _fail(self, int kind, object error) except -1:
+        # Stop reading; answer once the requests before this one are answered.
+        self.no_more = True
+        self.req = None
+        if self.current is not None:
+            self.fail_kind = kind
+            self.fail_error = error
+            return 0
+        return self._write_fail(kind, error)
+
+    cdef int _write_fail(self, int kind, object error) except -1:
+        cdef bytes body
+        if kind == FAIL_ERROR:
+            body = _error_body(error.status_code, str(error), error.code)
+            self._out(build_response(status_line(error.status_code), b"", CT_JSON,
+                                     PyBytes_GET_SIZE(body), CONN_CLOSE, body))
+        elif kind != FAIL_STOP:
+            mapped = _map_client_error(
+                "timeout" if kind == FAIL_TIMEOUT else
+                "header_overflow" if kind == FAIL_HEADER_OVERFLOW else "malformed")
+            if mapped is not None:
+                self._out(client_error_response(mapped[0], mapped[1]))
+        self._close()
+        return 0
+
+    # dispatch --------------------------------------------------------------------
+
+    cdef int _enqueue(self, Request req) except -1:
+        if self.no_more and self.upgraded is False and self.fail_kind != FAIL_NONE:
+            return 0
+        if self.current is None and not self.queue:
+            self.current = req
+            return self._dispatch(req)
+        if self.queue is None:
+            self.queue = []
+        self.queue.append(req)
+        if len(self.queue) >= QUEUE_PAUSE and not self.paused_reading:
+            self.paused_reading = True
+            self.transport.pause_reading()
+        return 0
+
+    cdef int _drain(self) except -1:
+        # Answer queued pipelined requests in order; a loop, not recursion.
+        cdef Request req
+        if self.draining:
+            return 0
+        self.draining = True
+        try:
+            while self.current is None and self.queue:
+                req = self.queue.pop(0)
+                self.current = req
+                self._dispatch(req)
+        finally:
+            self.draining = False
+        return 0
+
+    cdef int _dispatch(self, Request req) except -1:
+        # HOT PATH: bench/test_bench_protocol.py (inject /json)
+        cdef Server server = self.server
+        cdef RouteRecord record
+        cdef Reply reply = Reply.__new__(Reply)
+        server.req_counter += 1
+        req._seq = server.req_counter
+        self.nrequests += 1
+        reply.request = req
+        reply.proto = self
+        reply._status = 200
+        req.reply = reply
+        if req._closing_503:
+            reply.sent = True
+            self._out(build_response(status_line(503), b"", b"content-type: application/json\r\n",
+                                     PyBytes_GET_SIZE(BODY_503), CONN_CLOSE, BODY_503))
+            return self._finish(req, False)
+        if req.record is None:
+            req.record = server.not_found
+            reply._status = 404
+        if req.params is None:
+            req.params = {}
+        record = req.record
+        if req._lookup_error is not None:
+            return self._error(req, reply, req._lookup_error, PHASE_HANDLER)
+        if req.body is not None or req._clen == 0:
+            try:
+                self._parse_body(req)
+            except BaseException as exc:
+                return self._error(req, reply, exc, PHASE_HANDLER)
+        return self._run_handler(req, reply, record.handler, None, PHASE_HANDLER)
+
+    cdef int _parse_body(self, Request req) except -1:
+        # Built-in parsers: JSON (orjson) and text; anything else is 415.
+        cdef bytes ctype = req._ctype
+        body = req.body
+        if body is None:
+            body = b""
+        if ctype is None:
+            if len(body) == 0:
+                req.body = None
+                return 0
+            raise errors.CtpInvalidMediaTypeError()
+        lowered = ctype.lower()
+        if lowered.startswith(b"application/json") or (b"+json" in lowered.split(b";")[0]):
+            if len(body) == 0:
+                if req.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
+                    req.body = None
+                    return 0
+                raise errors.CtpEmptyJsonBodyError()
+            try:
+                req.body = _orjson_loads(body)
+            except _JSONDecodeError:
+                raise errors.CtpInvalidJsonError() from None
+        elif lowered.startswith(b"text/plain"):
+            try:
+                req.body = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise errors.CtpInvalidMediaTypeError("Body is not valid UTF-8 text") from None
+        elif len(body) == 0:
+            req.body = None
+        else:
+            raise errors.CtpInvalidMediaTypeError(
+                "Unsupported Media Type: %s" % ctype.decode("latin-1"))
+        return 0
+
+    cdef int _run_handler(self, Request req, Reply reply, object fn, object args, int phase) except -1:
+        # HOT PATH: bench/test_bench_protocol.py (inject /json)
+        try:
+            if args is None:
+                result = fn(req, reply)
+            else:
+                result = fn(*args)
+            if PyCoro_CheckExact(result):
+                return self._step(req, reply, result, phase)
+        except BaseException as exc:
+            return self._error(req, reply, exc, phase)
+        return self._complete(req, reply, result, phase)
+
+    cdef int _step(self, Request req, Reply reply, object coro, int phase) except -1:
+        # Run the coroutine until it finishes or really waits (see _tasks.py).
+        cdef object loop
+        cdef object stand_in
+        if _EAGER:
+            loop = self.server.loop or asyncio.get_event_loop()
+            task = _Task(coro, loop=loop, eager_start=True)
+            if task.done():
+                return self._task_done(req, reply, task, phase)
+            task.add_done_callback(partial(self._task_done_cb, req, reply, phase))
+            return 0
+        loop = self.server.loop
+        if loop is None:
+            loop = self.server.loop = asyncio.get_event_loop()
+        stand_in = FirstStep(loop)
+        try:
+            _enter_task(loop, stand_in)
+        except RuntimeError:
+            # Already inside a task (code calling the protocol directly): run there.
+            stand_in = None
+        try:
+            pending = coro.send(None)
+        except StopIteration as stop:
+            return self._complete(req, reply, stop.value, phase)
+        except BaseException as exc:
+            return self._error(req, reply, exc, phase)
+        finally:
+            if stand_in is not None:
+                _leave_task(loop, stand_in)
+        task = _Task(resume(coro, pending), loop=loop)
+        if stand_in is not None:
+            stand_in.adopt(task)
+        task.add_done_callback(partial(self._task_done_cb, req, reply, phase))
+        return 0
+
+    def _task_done_cb(self, Request req, Reply reply, int phase, task):
+        self._task_done(req, reply, task, phase)
+        if not self.batching:
+            self._flush()
+
+    def _task_done(self, Request req, Reply reply, task, int phase):
+        try:
+            value = task.result()
+        except BaseException as exc:
+            return self._error(req, reply, exc, phase)
+        return self._complete(req, reply, value, phase)
+
+    cdef int _complete(self, Request req, Reply reply, object value, int phase) except -1:
+        if reply.sent or reply.hijacked:
+            if value is not None and reply.sent:
+                self.server.logger.warning(
+                    "Reply was already sent; the handler's return value is ignored")
+            if reply.hijacked and not reply.sent:
+                return self._finish(req, req.keep_alive)
+            return 0
+        try:
+            self._send(reply, value)
+        except BaseException as exc:
+            return self._error(req, reply, exc, phase)
+        return 0
+
+    cdef int _error(self, Request req, Reply reply, object exc, int phase) except -1:
+        cdef RouteRecord record = req.record
+        if reply.sent or self.closed:
+            if not isinstance(exc, _CancelledError):
+                self.server.logger.error("error after the reply was sent", exc_info=exc)
+            if reply.sent and self.stream_task is not None:
+                self.transport.abort()
+            return 0
+        reply._error_depth += 1
+        handler = None
+        if phase == PHASE_HANDLER:
+            handler = record.error_handler if record is not None else None
+            if handler is None:
+                handler = self.server.error_handler
+        if handler is not None and reply._error_depth == 1:
+            reply._status = 500 if reply._status < 400 else reply._status
+            return self._run_handler(req, reply, handler, (exc, req, reply), PHASE_ERROR_HANDLER)
+        return self._default_error(req, reply, exc)
+
+    cdef int _default_error(self, Request req, Reply reply, object exc) except -1:
+        cdef int status = 500
+        cdef bytes body
+        code = getattr(exc, "status_code", None)
+        if type(code) is int and 400 <= code <= 599:
+            status = code
+        expected = isinstance(exc, _FastcoreError)
+        if status >= 500 and not expected:
+            self.server.logger.error("unhandled error in %s %s", req.method, req.url, exc_info=exc)
+            message = str(exc) if self.server.expose_errors else "Internal Server Error"
+        else:
+            message = str(exc)
+        err_code = getattr(exc, "code", None)
+        body = _error_body(status, message, err_code if isinstance(err_code, str) else None)
+        reply._status = status
+        if reply._headers is not None:
+            reply._headers.pop("content-length", None)
+        reply._ctype = None
+        return self._write(reply, body, CT_JSON)
+
+    # writing ------------------------------------------------------------------------
+
+    cdef int _send(self, Reply reply, object payload) except -1:
+        # HOT PATH: bench/test_bench_protocol.py (inject /json)
+        cdef object t = type(payload)
+        cdef object body
+        if t is dict or t is list:
+            if reply._serializer is not None:
+                body = reply._serializer(payload)
+            elif reply.request.record.serializer is not None:
+                body = reply.request.record.serializer(payload)
+            else:
+                try:
+                    body = _orjson_dumps(payload)
+                except TypeError as exc:
+                    raise errors.FailedSerializationError(str(exc)) from exc
+            if type(body) is str:
+                body = (<str>body).encode("utf-8")
+            return self._write(reply, body, CT_JSON)
+        if t is str:
+            return self._write(reply, (<str>payload).encode("utf-8"), CT_TEXT)
+        if t is bytes:
+            return self._write(reply, payload, CT_OCTET)
+        if payload is None:
+            return self._write(reply, None, CT_NONE)
+        if t is bytearray or t is memoryview:
+            return self._write(reply, bytes(payload), CT_OCTET)
+        if hasattr(payload, "__aiter__"):
+            return self._stream(reply, payload, CT_OCTET)
+        if reply._serializer is not None:
+            body = reply._serializer(payload)
+            if type(body) is str:
+                body = (<str>body).encode("utf-8")
+            return self._write(reply, body, CT_JSON)
+        try:
+            body = _orjson_dumps(payload)
+        except TypeError as exc:
+            raise errors.FailedSerializationError(str(exc)) from exc
+        return self._write(reply, body, CT_JSON)
+
+    cdef int _write(self, Reply reply, object body, bytes ctype) except -1:
+        # HOT PATH: bench/test_bench_protocol.py (inject /json)
+        cdef Request req = reply.request
+        cdef Server server = self.server
+        cdef int status = reply._status
+        cdef bint keep
+        cdef bytes headers = b""
+        cdef bytes ctype_line = ctype
+        cdef Py_ssize_t length
+        cdef bint with_body = True
+        keep = (req.keep_alive and not self.no_more and not server.closing
+                and not (server.max_requests_per_socket > 0
+                         and self.nrequests >= server.max_requests_per_socket))
+        if reply._headers is not None:
+            h = reply._headers
+            h.pop("content-length", None)
+            h.pop("transfer-encoding", None)
+            if header_value_str(h.get("connection", "")).lower() == "close":
+                keep = False
+            h.pop("connection", None)
+            headers = encode_header_lines(h)
+        if reply._ctype is not None:
+            ctype_line = ("content-type: %s\r\n" % reply._ctype).encode("latin-1")
+        elif body is None:
+            ctype_line = CT_NONE
+        if body is None:
+            length = 0
+        else:
+            length = PyBytes_GET_SIZE(body)
+        if status == 204 or status == 304 or status < 200:
+            # RFC 9110 §8.6: no Content-Length with 1xx/204; 304 carries no body.
+            with_body = False
+            if status != 304:
+                length = -1
+        if req.is_head:
+            with_body = False
+        reply.sent = True
+        if with_body and length > JOIN_LIMIT:
+            self._out(build_response(status_line(status), headers, ctype_line, length,
+                                     CONN_KEEP if keep else CONN_CLOSE, None))
+            self._out(body)
+        else:
+            self._out(build_response(status_line(status), headers, ctype_line, length,
+                                     CONN_KEEP if keep else CONN_CLOSE,
+                                     body if with_body else None))
+        return self._finish(req, keep)
+
+    cdef int _stream(self, Reply reply, object source, bytes ctype) except -1:
+        # Chunked transfer coding (RFC 9112 §7.1), paced by the transport.
+        cdef Request req = reply.request
+        cdef Server server = self.server
+        cdef bytes headers = b""
+        cdef bytes ctype_line = ctype
+        keep = (req.keep_alive and not self.no_more and not server.closing
+                and not (server.max_requests_per_socket > 0
+                         and self.nrequests >= server.max_requests_per_socket))
+        if reply._headers is not None:
+            reply._headers.pop("content-length", None)
+            reply._headers.pop("transfer-encoding", None)
+            headers = encode_header_lines(reply._headers)
+        if reply._ctype is not None:
+            ctype_line = ("content-type: %s\r\n" % reply._ctype).encode("latin-1")
+        reply.sent = True
+        self._out(build_response(status_line(reply._status),
+                                 headers + b"transfer-encoding: chunked\r\n", ctype_line, -1,
+                                 CONN_KEEP if keep else CONN_CLOSE, None))
+        if req.is_head:
+            return self._finish(req, keep)
+        self._flush_now()
+        loop = self.server.loop or asyncio.get_event_loop()
+        self.stream_task = loop.create_task(self._pump(req, source, keep))
+        return 0
+
+    async def _pump(self, Request req, source, bint keep):
+        try:
+            async for chunk in source:
+                if self.closed:
+                    break
+                if type(chunk) is str:
+                    chunk = (<str>chunk).encode("utf-8")
+                elif type(chunk) is not bytes:
+                    chunk = bytes(chunk)
+                if not chunk:
+                    continue
+                self.transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+                if self.paused_writing:
+                    self.drain_waiter = self.server.loop.create_future()
+                    await self.drain_waiter
+                    self.drain_waiter = None
+        except _CancelledError:
+            keep = False
+        except BaseException:
+            self.server.logger.exception("stream failed in %s %s", req.method, req.url)
+            if not self.closed:
+                self.transport.abort()
+            self.stream_task = None
+            return
+        finally:
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None and self.closed:
+                try:
+                    await aclose()
+                except BaseException:
+                    pass
+        self.stream_task = None
+        if self.closed:
+            return
+        self.transport.write(b"0\r\n\r\n")
+        self._finish(req, keep)
+        self._flush()
+
+    cdef int _finish(self, Request req, bint keep) except -1:
+        self.current = None
+        if not keep:
+            self.no_more = True
+            self.queue = None
+            return self._close()
+        if self.queue:
+            if self.paused_reading and len(self.queue) < QUEUE_PAUSE and not self.paused_writing:
+                self.paused_reading = False
+                self.transport.resume_reading()
+            return self._drain()
+        if self.fail_kind != FAIL_NONE:
+            kind = self.fail_kind
+            self.fail_kind = FAIL_NONE
+            return self._write_fail(kind, self.fail_error)
+        if self.no_more:
+            return self._close()
+        if self.req is None and self.server.keep_alive_timeout > 0:
+            self.deadline = monotonic() + self.server.keep_alive_timeout
+            self.deadline_kind = DL_IDLE
+        return 0
+
+    cdef int _out(self, object data) except -1:
+        # HOT PATH: every response goes through here.
+        if self.closed:
+            return 0
+        if not self.batching:
+            self.transport.write(data)
+        elif self.pending_out is None:
+            self.pending_out = data
+        elif type(self.pending_out) is list:
+            self.pending_out.append(data)
+        else:
+            self.pending_out = [self.pending_out, data]
+        return 0
+
+    cdef int _flush(self) except -1:
+        out = self.pending_out
+        if out is not None:
+            self.pending_out = None
+            if not self.closed:
+                if type(out) is list:
+                    self.transport.write(b"".join(out))
+                else:
+                    self.transport.write(out)
+        if self.close_after_flush and not self.closed:
+            self.close_after_flush = False
+            self.closed = True
+            self.transport.close()
+        return 0
+
+    cdef int _close(self) except -1:
+        self.no_more = True
+        if self.closed:
+            return 0
+        if self.batching:
+            self.close_after_flush = True
+            return 0
+        self._flush()
+        if not self.closed:
+            self.closed = True
+            self.transport.close()
+        return 0
+
+    cdef int _check_deadline(self, double t) except -1:
+        cdef Server server = self.server
+        cdef int kind
+        if self.closed:
+            return 0
+        if server.connection_timeout > 0 and t - self.last_activity >= server.connection_timeout:
+            self.closed = True
+            self.transport.abort()
+            return 0
+        if self.deadline <= 0 or t < self.deadline:
+            return 0
+        kind = self.deadline_kind
+        self.deadline = 0
+        self.deadline_kind = DL_NONE
+        if kind == DL_IDLE:
+            if self.current is None and self.req is None:
+                self._close()
+        elif kind == DL_HEAD or kind == DL_BODY:
+            self._fail(FAIL_TIMEOUT, None)
+        return 0
+
+    # introspection used by the server and tests ------------------------------------
+
+    @property
+    def is_idle(self):
+        return self.current is None and self.req is None
+
+    def close(self):
+        self._close()

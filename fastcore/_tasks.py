@@ -1,0 +1,84 @@
+"""Running a handler's coroutine without a task until it really has to wait.
+
+The protocol steps a handler's coroutine once itself (``coro.send(None)``). Most
+handlers finish in that step and never need a task. A handler that suspends has
+already yielded the future it waits on; :func:`resume` wraps the half-run
+coroutine so that an ordinary ``asyncio.Task`` can take it from there: the task
+receives that same future first, then every later one, and cancellation is
+thrown into the handler exactly as if the task had run it from the start.
+
+During the first step there is no task yet, so :class:`FirstStep` stands in as
+the current task (``asyncio.current_task()``): ``asyncio.timeout()`` and other
+code that needs a task work from the handler's first line. Once a real task
+takes over, the stand-in forwards ``cancel``/``cancelling``/``uncancel`` to it.
+On Python 3.12+ the protocol uses eager tasks instead and this stand-in is not
+used.
+
+Pure Python with no package imports: the compiled protocol imports it.
+"""
+from __future__ import annotations
+
+import types
+
+
+@types.coroutine
+def resume(coro, pending):
+    """Continue ``coro``, which is suspended on ``pending`` (a future or None)."""
+    while True:
+        try:
+            received = yield pending
+        except BaseException as exc:  # cancellation and friends go to the handler
+            try:
+                pending = coro.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                pending = coro.send(received)
+            except StopIteration as stop:
+                return stop.value
+
+
+class FirstStep:
+    """The current task while a handler runs its first, task-less step."""
+
+    __slots__ = ("task", "_cancel_requests", "_loop")
+
+    def __init__(self, loop) -> None:
+        self.task = None
+        self._cancel_requests = 0
+        self._loop = loop
+
+    def get_loop(self):
+        return self._loop
+
+    def cancel(self, msg=None) -> bool:
+        if self.task is not None:
+            return self.task.cancel(msg)
+        # Nothing can cancel synchronous code; remember it for the task.
+        self._cancel_requests += 1
+        return True
+
+    def cancelling(self) -> int:
+        if self.task is not None:
+            return self.task.cancelling()
+        return self._cancel_requests
+
+    def uncancel(self) -> int:
+        if self.task is not None:
+            return self.task.uncancel()
+        if self._cancel_requests:
+            self._cancel_requests -= 1
+        return self._cancel_requests
+
+    def done(self) -> bool:
+        return self.task is not None and self.task.done()
+
+    def get_name(self) -> str:
+        return "fastcore-handler"
+
+    def adopt(self, task) -> None:
+        """Hand over to the real task; replay cancellations asked for meanwhile."""
+        self.task = task
+        for _ in range(self._cancel_requests):
+            task.cancel()
