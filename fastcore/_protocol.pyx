@@ -74,6 +74,7 @@ cdef object _orjson_dumps = orjson.dumps
 cdef object _orjson_loads = orjson.loads
 cdef object _JSONDecodeError = orjson.JSONDecodeError
 cdef object _FastcoreError = errors.FastcoreError
+cdef object _BadUrlError = errors.BadUrlError
 cdef object _error_body = errors.error_body
 cdef object _map_client_error = errors.map_client_error
 cdef object _log = logging.getLogger("fastcore")
@@ -1213,7 +1214,12 @@ cdef class HttpProtocol:
         else:
             message = str(exc)
         err_code = getattr(exc, "code", None)
-        body = _error_body(status, message, err_code if isinstance(err_code, str) else None)
+        if type(exc) is _BadUrlError:
+            # Fastify's bad-URL answer has its own key order.
+            body = _orjson_dumps({"error": "Bad Request", "code": err_code, "message": message,
+                                  "statusCode": 400})
+        else:
+            body = _error_body(status, message, err_code if isinstance(err_code, str) else None)
         reply._status = status
         if reply._headers is not None:
             reply._headers.pop("content-length", None)

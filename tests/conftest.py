@@ -1,0 +1,199 @@
+"""Shared test helpers: a real server on port 0 and a raw HTTP/1.1 client.
+
+``live_server(app)`` runs the app in a background thread with its own event
+loop (uvloop when installed) and returns once the socket is bound, so tests
+never sleep waiting for start-up. ``RawClient`` speaks bytes over a blocking
+socket and parses responses with llhttp's response parser, so a test can send
+anything (malformed included) and assert on exactly what came back.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from dataclasses import dataclass, field
+
+import httptools
+import pytest
+
+from fastcore.server import new_event_loop
+
+
+class LiveServer:
+    def __init__(self, app, **listen_kwargs) -> None:
+        self.app = app
+        self.loop = new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._listen_kwargs = listen_kwargs
+        self.address = ""
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    def start(self) -> "LiveServer":
+        self._thread.start()
+        kwargs = {"host": "127.0.0.1", "port": 0}
+        kwargs.update(self._listen_kwargs)
+        self.address = self.call(self.app.listen(**kwargs))
+        self.host, self.port = self.app.addresses[0][:2]
+        return self
+
+    def call(self, coro, timeout: float = 30.0):
+        """Run a coroutine on the server's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def run(self, fn, *args):
+        """Run a plain function on the server's loop and wait for its result."""
+        async def call():
+            return fn(*args)
+        return self.call(call())
+
+    def stop(self) -> None:
+        try:
+            self.call(self.app.close())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+            self.loop.close()
+
+    def client(self, timeout: float = 5.0) -> "RawClient":
+        return RawClient(self.host, self.port, timeout)
+
+
+@contextlib.contextmanager
+def live_server(app, **listen_kwargs):
+    server = LiveServer(app, **listen_kwargs).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Response:
+    status: int = 0
+    headers: list = field(default_factory=list)
+    body: bytes = b""
+    raw: bytes = b""
+
+    def header(self, name: str):
+        name = name.lower()
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    def header_all(self, name: str) -> list:
+        name = name.lower()
+        return [value for key, value in self.headers if key == name]
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.responses: list[Response] = []
+        self.current: Response | None = None
+        self.parser = None
+
+    def on_message_begin(self) -> None:
+        self.current = Response()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.current.headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        self.current.status = self.parser.get_status_code()
+
+    def on_body(self, body: bytes) -> None:
+        self.current.body += body
+
+    def on_message_complete(self) -> None:
+        self.responses.append(self.current)
+        self.current = None
+
+
+class RawClient:
+    """A blocking HTTP/1.1 client that sends raw bytes."""
+
+    def __init__(self, host: str, port: int, timeout: float = 5.0) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._collector = _Collector()
+        self._parser = httptools.HttpResponseParser(self._collector)
+        self._collector.parser = self._parser
+        self.received = b""
+        self.head_only = False
+
+    def send(self, data: bytes) -> "RawClient":
+        self.sock.sendall(data)
+        return self
+
+    def _pump(self) -> bool:
+        try:
+            chunk = self.sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            return False
+        self.received += chunk
+        self._parser.feed_data(chunk)
+        return True
+
+    def read_response(self) -> Response:
+        """Read until one more complete response is available."""
+        while not self._collector.responses:
+            if not self._pump():
+                raise ConnectionError("closed before a complete response; got %r" % self.received)
+        resp = self._collector.responses.pop(0)
+        return resp
+
+    def read_head_response(self) -> Response:
+        """Read a response to HEAD (headers only, whatever Content-Length says)."""
+        # Raw reads: the response parser would wait for a body HEAD never gets.
+        while b"\r\n\r\n" not in self.received:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed before a response head")
+            self.received += chunk
+        head, _, _ = self.received.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        resp = Response(status=int(lines[0].split()[1]), raw=head)
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            resp.headers.append((name.decode().lower(), value.decode().strip()))
+        return resp
+
+    def request(self, data: bytes) -> Response:
+        return self.send(data).read_response()
+
+    def is_closed(self, timeout: float = 5.0) -> bool:
+        """True once the server closed the connection (EOF), reading what is left."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.received += chunk
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def recv_all(self, timeout: float = 5.0) -> bytes:
+        """Everything the server sends until it closes the connection."""
+        start = len(self.received)
+        self.is_closed(timeout)
+        return self.received[start:]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def get(path: str = "/", headers: str = "") -> bytes:
+    return ("GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n" % (path, headers)).encode()
+
+
+@pytest.fixture
+def serve():
+    """``with serve(app) as server:`` (kept as a fixture so tests read the same)."""
+    return live_server
