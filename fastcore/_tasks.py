@@ -27,6 +27,9 @@ def resume(coro, pending):
     while True:
         try:
             received = yield pending
+        except GeneratorExit:
+            coro.close()
+            raise
         except BaseException as exc:  # cancellation and friends go to the handler
             try:
                 pending = coro.throw(exc)

@@ -33,7 +33,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 async def _serve_until_signal(app, host: str, port: int, backlog: int, reuse_port: bool,
-                              announce: bool) -> None:
+                              announce: bool, ready_fd: int | None) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -42,17 +42,20 @@ async def _serve_until_signal(app, host: str, port: int, backlog: int, reuse_por
     if announce:
         print("fastcore listening on %s (pid %d)" % (address, os.getpid()), file=sys.stderr,
               flush=True)
+    if ready_fd is not None:
+        os.write(ready_fd, b"1")
     await stop.wait()
     await app.close()
 
 
 def serve_one(app, host: str, port: int, backlog: int = 1024, reuse_port: bool = False,
-              announce: bool = True) -> None:
+              announce: bool = True, ready_fd: int | None = None) -> None:
     """Serve ``app`` in this process until SIGINT or SIGTERM."""
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(_serve_until_signal(app, host, port, backlog, reuse_port, announce))
+        loop.run_until_complete(
+            _serve_until_signal(app, host, port, backlog, reuse_port, announce, ready_fd))
     finally:
         loop.close()
 
@@ -70,14 +73,15 @@ def _reserve_port(host: str, port: int) -> tuple[socket.socket, int]:
     return sock, sock.getsockname()[1]
 
 
-def _fork_worker(app, host: str, port: int, backlog: int) -> int:
+def _fork_worker(app, host: str, port: int, backlog: int, ready_fd: int) -> int:
     pid = os.fork()
     if pid == 0:
         code = 0
         try:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            serve_one(app, host, port, backlog, reuse_port=True, announce=False)
+            serve_one(app, host, port, backlog, reuse_port=True, announce=False,
+                      ready_fd=ready_fd)
         except BaseException:
             log.exception("worker %d failed", os.getpid())
             code = 1
@@ -99,12 +103,14 @@ def supervise(app, host: str, port: int, workers: int, backlog: int = 1024) -> N
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    children = {_fork_worker(app, host, port, backlog) for _ in range(workers)}
-    shown = "[%s]" % host if ":" in host else host
-    print("fastcore listening on http://%s:%d (%d workers, supervisor pid %d)"
-          % (shown, port, workers, os.getpid()), file=sys.stderr, flush=True)
+    ready_r, ready_w = os.pipe()
+    children = {_fork_worker(app, host, port, backlog, ready_w) for _ in range(workers)}
     restarts: list[float] = []
     try:
+        _wait_ready(ready_r, workers)
+        shown = "[%s]" % host if ":" in host else host
+        print("fastcore listening on http://%s:%d (%d workers, supervisor pid %d)"
+              % (shown, port, workers, os.getpid()), file=sys.stderr, flush=True)
         while children and not stopping:
             try:
                 pid, status = os.waitpid(-1, 0)
@@ -123,7 +129,7 @@ def supervise(app, host: str, port: int, workers: int, backlog: int = 1024) -> N
                 log.error("workers keep dying; stopping")
                 break
             log.warning("worker %d exited (status %d); starting another", pid, status)
-            children.add(_fork_worker(app, host, port, backlog))
+            children.add(_fork_worker(app, host, port, backlog, ready_w))
     except _Stop:
         pass
     finally:
@@ -150,6 +156,20 @@ def supervise(app, host: str, port: int, workers: int, backlog: int = 1024) -> N
             except ProcessLookupError:
                 pass
         reserved.close()
+        os.close(ready_r)
+        os.close(ready_w)
+
+
+def _wait_ready(fd: int, count: int, timeout: float = 60.0) -> None:
+    """Block until ``count`` workers have said they listen (one byte each)."""
+    import select
+    deadline = time.monotonic() + timeout
+    got = 0
+    while got < count:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise RuntimeError("workers did not start listening in %.0f s" % timeout)
+        got += len(os.read(fd, count - got))
 
 
 def serve(app, host: str = "127.0.0.1", port: int = 3000, workers: int = 1,

@@ -1,0 +1,203 @@
+"""listen/close over real sockets, and the command line with worker processes."""
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import fastcore
+from tests.conftest import RawClient, get, live_server
+
+BODY_503 = b'{"error":"Service Unavailable","message":"Service Unavailable","statusCode":503}'
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def make_app(**options):
+    app = fastcore.App(**options)
+    gate = {}
+
+    @app.get("/json")
+    def hello(request, reply):
+        return {"hello": "world"}
+
+    @app.get("/wait")
+    async def wait(request, reply):
+        gate["entered"].set()
+        await gate["release"].wait()
+        return "done"
+
+    app.gate = gate
+    return app
+
+
+def wait_until(srv, predicate, timeout=5.0):
+    """Poll a condition on the server's loop (state, not start-up)."""
+    deadline = time.monotonic() + timeout
+    while not srv.run(predicate):
+        assert time.monotonic() < deadline, "condition not reached"
+        srv.call(asyncio.sleep(0.01))
+
+
+def start_close(srv):
+    """Begin app.close() on the server loop without waiting for it."""
+    return asyncio.run_coroutine_threadsafe(srv.app.close(), srv.loop)
+
+
+def arm_gate(srv):
+    async def arm():
+        srv.app.gate["entered"] = asyncio.Event()
+        srv.app.gate["release"] = asyncio.Event()
+    srv.call(arm())
+    # Whatever the test asserts, the parked handler is released before close.
+    srv.app.add_release = lambda: srv.run(srv.app.gate["release"].set)
+
+
+def test_close_lets_in_flight_requests_finish_and_closes_idle_sockets():
+    app = make_app()
+    with live_server(app) as srv:
+        arm_gate(srv)
+        idle = srv.client()
+        assert idle.request(get("/json")).status == 200
+        busy = srv.client()
+        busy.send(get("/wait"))
+        srv.call(app.gate["entered"].wait())
+        closing = start_close(srv)
+        assert idle.is_closed(), "idle keep-alive socket left open on close"
+        with pytest.raises(OSError):
+            RawClient(srv.host, srv.port, timeout=1).request(get("/json"))
+        srv.run(app.gate["release"].set)
+        r = busy.read_response()
+        assert r.status == 200 and r.body == b"done"
+        assert r.header("connection") == "close"
+        assert busy.is_closed()
+        closing.result(5)
+
+
+def test_new_request_on_open_connection_during_close_gets_503():
+    app = make_app()
+    with live_server(app) as srv:
+        arm_gate(srv)
+        busy = srv.client()
+        busy.send(get("/wait"))
+        srv.call(app.gate["entered"].wait())
+        late = srv.client()
+        late.send(b"GET /json HTTP/1.1\r\n")  # mid-head: not idle, so not closed at once
+        wait_until(srv, lambda: sum(not p.is_idle for p in app._state.connections) == 2)
+        closing = start_close(srv)
+        wait_until(srv, lambda: app._state.closing)
+        r = late.request(b"Host: t\r\n\r\n")
+        assert r.status == 503 and r.body == BODY_503
+        assert r.header("content-length") == str(len(BODY_503))
+        assert r.header("connection") == "close"
+        assert late.is_closed()
+        srv.run(app.gate["release"].set)
+        assert busy.read_response().body == b"done"
+        closing.result(5)
+
+
+def test_force_close_connections_true_destroys_in_flight_sockets():
+    app = make_app(force_close_connections=True)
+    with live_server(app) as srv:
+        arm_gate(srv)
+        busy = srv.client()
+        busy.send(get("/wait"))
+        srv.call(app.gate["entered"].wait())
+        srv.call(app.close())
+        assert busy.is_closed()
+        app.add_release()
+
+
+def test_close_is_idempotent():
+    app = make_app()
+    with live_server(app) as srv:
+        srv.call(app.close())
+        srv.call(app.close())
+
+
+def test_listen_inside_callers_loop_and_inject_share_the_app():
+    async def main():
+        app = make_app()
+        address = await app.listen(port=0)
+        assert address.startswith("http://127.0.0.1:")
+        r = await app.inject("GET", "/json")
+        assert r.json() == {"hello": "world"}
+        reader, writer = await asyncio.open_connection("127.0.0.1", app.addresses[0][1])
+        writer.write(get("/json"))
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK")
+        writer.close()
+        await app.close()
+    asyncio.run(main())
+
+
+def _start_cli(*args):
+    env = dict(os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fastcore", "run", "tests.server.worker_app:app",
+         "--host", "127.0.0.1", "--port", "0", *args],
+        cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+    if not match:
+        proc.kill()
+        raise AssertionError("server did not start: %r" % line)
+    return proc, int(match.group(1))
+
+
+def _pid_of_worker(port):
+    c = RawClient("127.0.0.1", port, timeout=5)
+    try:
+        return int(c.request(get("/pid", "Connection: close\r\n")).body)
+    finally:
+        c.close()
+
+
+def _stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_cli_serves_one_worker_and_stops_on_sigterm():
+    proc, port = _start_cli()
+    try:
+        assert _pid_of_worker(port) == proc.pid
+    finally:
+        assert _stop(proc) == 0
+
+
+@pytest.mark.slow
+def test_workers_share_the_port_and_a_dead_worker_is_replaced():
+    proc, port = _start_cli("--workers", "2")
+    try:
+        seen = set()
+        deadline = time.monotonic() + 20
+        while len(seen) < 2 and time.monotonic() < deadline:
+            seen.add(_pid_of_worker(port))
+        assert len(seen) == 2, "requests never reached a second worker"
+        victim = seen.pop()
+        os.kill(victim, signal.SIGKILL)
+        survivors = set(seen)
+        replacement = None
+        deadline = time.monotonic() + 20
+        while replacement is None and time.monotonic() < deadline:
+            try:
+                pid = _pid_of_worker(port)
+            except ConnectionError:
+                continue
+            assert pid != victim
+            if pid not in survivors:
+                replacement = pid
+        assert replacement is not None, "the dead worker was not replaced"
+    finally:
+        assert _stop(proc) == 0
+    for pid in survivors | {replacement}:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
