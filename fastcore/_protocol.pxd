@@ -63,7 +63,6 @@ cdef class Request:
     cdef public object body
     cdef public object raw_body
     cdef public RouteRecord record
-    cdef public object reply
     cdef public object validation_error
     cdef public bint keep_alive
     cdef public bint is_aborted
@@ -74,6 +73,8 @@ cdef class Request:
     cdef object _ctype
     cdef object _lookup_error
     cdef object _host
+    cdef bytes _expect
+    cdef Py_ssize_t _held_left
     cdef object _id
     cdef unsigned long long _seq
     cdef Py_ssize_t _body_len
@@ -104,6 +105,7 @@ cdef class HttpProtocol:
     cdef object parser
     cdef Request req
     cdef Request current
+    cdef Request held
     cdef list queue
     cdef object url
     cdef object stream_task
@@ -138,7 +140,7 @@ cdef class HttpProtocol:
     cdef int _feed_part(self, object part) except -1
     cdef int _parse_error(self, object exc) except -1
     cdef int _route(self, Request req) except -1
-    cdef int _expect(self, Request req) except -1
+    cdef int _expect_continue(self, Request req) except -1
     cdef int _parse_body(self, Request req) except -1
     cdef int _fail(self, int kind, object error) except -1
     cdef int _write_fail(self, int kind, object error) except -1

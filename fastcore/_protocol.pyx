@@ -37,6 +37,8 @@ Errors before a request object exists go through
 the requests before it have been answered.
 """
 
+cimport cython
+
 import asyncio
 import logging
 from functools import partial
@@ -369,6 +371,7 @@ cdef str _base36(unsigned long long n):
 
 # --- request and reply ---------------------------------------------------------
 
+@cython.freelist(64)
 cdef class Request:
     """The request as the handler sees it; heavier fields are built on first use."""
 
@@ -471,6 +474,7 @@ cdef class Request:
         return "<Request %s %s>" % (self.method, self.url)
 
 
+@cython.freelist(64)
 cdef class Reply:
     """Builds the response: status, headers, then one ``send``."""
 
@@ -681,6 +685,10 @@ cdef class HttpProtocol:
 
     def data_received(self, data):
         # HOT PATH: bench/test_bench_protocol.py (parse: GET, POST, pipelined x16)
+        if self.held is not None:
+            self._collect_held(data)
+            self._flush()
+            return
         if self.no_more:
             return
         if self.server.connection_timeout > 0:
@@ -688,10 +696,14 @@ cdef class HttpProtocol:
         self.batching = True
         try:
             self._feed(data)
-        except _HttpParserUpgrade:
-            # No protocol switch is offered here: answer the request, then close.
+        except _HttpParserUpgrade as exc:
+            # No protocol switch is offered (RFC 9110 §7.8 lets a server ignore
+            # Upgrade): the request is answered as a plain one, then the
+            # connection closes, since what follows is another protocol's data.
             self.upgraded = True
             self.no_more = True
+            if self.held is not None:
+                self._collect_held(data[exc.args[0]:])
         except _HttpParserError as exc:
             self._parse_error(exc)
         finally:
@@ -751,6 +763,8 @@ cdef class HttpProtocol:
             req._host = value
         elif n == 17 and header_is(name, b"transfer-encoding", 17):
             req._chunked = True
+        elif n == 6 and header_is(name, b"expect", 6):
+            req._expect = value
 
     def on_headers_complete(self):
         # HOT PATH: bench/test_bench_protocol.py (parse)
@@ -792,6 +806,14 @@ cdef class HttpProtocol:
             req.path = req.url[:q - s]
             req.query_string = req.url[q - s + 1:]
         req.keep_alive = parser.should_keep_alive()
+        if parser.should_upgrade():
+            # llhttp will skip the body of an upgrade request: read it here.
+            req.keep_alive = False
+            if req._chunked:
+                self.abort_kind = FAIL_MALFORMED
+                raise _Abort()
+            if req._clen > 0:
+                req._held_left = req._clen
         if server.closing and server.return_503_on_closing:
             req._closing_503 = True
         else:
@@ -813,8 +835,8 @@ cdef class HttpProtocol:
         else:
             self.deadline = 0
             self.deadline_kind = DL_NONE
-        if req._raw_headers and not req._http10:
-            self._expect(req)
+        if req._expect is not None and not req._http10:
+            self._expect_continue(req)
 
     def on_body(self, bytes body):
         cdef Request req = self.req
@@ -843,9 +865,31 @@ cdef class HttpProtocol:
         if type(req.body) is list:
             req.body = b"".join(req.body)
         req.raw_body = req.body
+        if req._held_left > 0:
+            self.held = req
+            return
         self.deadline = 0
         self.deadline_kind = DL_NONE
         self._enqueue(req)
+
+    def _collect_held(self, data):
+        """Read the body of an upgrade request that llhttp skipped (by length)."""
+        cdef Request req = self.held
+        cdef Py_ssize_t take = min(len(data), req._held_left)
+        if take > 0:
+            part = bytes(data[:take])
+            req._held_left -= take
+            req.body = part if req.body is None else req.body + part
+        if req._held_left == 0:
+            self.held = None
+            req.raw_body = req.body
+            self.deadline = 0
+            self.deadline_kind = DL_NONE
+            self.batching = True
+            try:
+                self._enqueue(req)
+            finally:
+                self.batching = False
 
     # parsing helpers -------------------------------------------------------------
 
@@ -869,16 +913,9 @@ cdef class HttpProtocol:
             req.params = <dict>found[1]
         return 0
 
-    cdef int _expect(self, Request req) except -1:
+    cdef int _expect_continue(self, Request req) except -1:
         # RFC 9110 §10.1.1: answer 100 before the client sends the body.
-        cdef bytes value = None
-        raw = req._raw_headers
-        for i in range(0, len(raw), 2):
-            if header_is(<bytes>raw[i], b"expect", 6):
-                value = raw[i + 1]
-                break
-        if value is None:
-            return 0
+        cdef bytes value = req._expect
         if value.lower() != b"100-continue":
             self.abort_kind = FAIL_ERROR
             self.abort_error = errors.ExpectationFailedError()
@@ -975,7 +1012,9 @@ cdef class HttpProtocol:
     cdef int _parse_error(self, object exc) except -1:
         cdef int kind = self.abort_kind
         self.abort_kind = FAIL_NONE
-        if kind == FAIL_STOP:
+        if kind == FAIL_STOP or self.close_after_flush or self.closed:
+            # The last response said "close": bytes after it are not answered
+            # (RFC 9112 §9.6).
             return 0
         if kind == FAIL_NONE:
             if isinstance(exc.__context__, Exception) and not isinstance(exc.__context__, _Abort):
@@ -1014,8 +1053,6 @@ cdef class HttpProtocol:
     # dispatch --------------------------------------------------------------------
 
     cdef int _enqueue(self, Request req) except -1:
-        if self.no_more and self.upgraded is False and self.fail_kind != FAIL_NONE:
-            return 0
         if self.current is None and not self.queue:
             self.current = req
             return self._dispatch(req)
@@ -1053,7 +1090,6 @@ cdef class HttpProtocol:
         reply.request = req
         reply.proto = self
         reply._status = 200
-        req.reply = reply
         if req._closing_503:
             reply.sent = True
             self._out(build_response(status_line(503), b"", b"content-type: application/json\r\n",
@@ -1067,7 +1103,7 @@ cdef class HttpProtocol:
         record = req.record
         if req._lookup_error is not None:
             return self._error(req, reply, req._lookup_error, PHASE_HANDLER)
-        if req.body is not None or req._clen == 0:
+        if (req.body is not None or req._clen == 0) and not record.is_not_found:
             try:
                 self._parse_body(req)
             except BaseException as exc:
