@@ -28,5 +28,6 @@ setup(
         extensions,
         compiler_directives=directives,
         annotate=os.environ.get("FASTCORE_ANNOTATE") == "1",
+        force=DEBUG,
     ),
 )

@@ -39,6 +39,7 @@ cdef class Server:
     cdef public double request_timeout
     cdef public double keep_alive_timeout
     cdef public double connection_timeout
+    cdef public double handler_timeout
     cdef public Py_ssize_t max_requests_per_socket
     cdef public Py_ssize_t max_connections
     cdef public bint return_503_on_closing
@@ -97,6 +98,7 @@ cdef class Reply:
     cdef public bint sent
     cdef public bint hijacked
     cdef int _error_depth
+    cdef object _timer
 
 
 cdef class HttpProtocol:

@@ -41,16 +41,17 @@ cimport cython
 
 import asyncio
 import logging
+import re
 from functools import partial
 import sys
 from email.utils import formatdate
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote as _quote
 
 import httptools
 import orjson
 
 from fastcore import errors
-from fastcore._tasks import FirstStep, resume
+from fastcore._tasks import FirstStep, Resume
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdio cimport snprintf
@@ -123,6 +124,7 @@ cdef bytes BODY_503 = (b'{"error":"Service Unavailable","message":"Service Unava
                        b'"statusCode":503}')
 
 cdef dict _status_lines = {}
+cdef str _URL_SAFE = "".join(chr(c) for c in range(33, 127))
 
 
 cdef bytes status_line(int status):
@@ -274,6 +276,7 @@ cdef class Server:
                  Py_ssize_t max_header_size=16384, Py_ssize_t body_limit=1048576,
                  double header_timeout=10.0, double request_timeout=30.0,
                  double keep_alive_timeout=72.0, double connection_timeout=0.0,
+                 double handler_timeout=0.0,
                  Py_ssize_t max_requests_per_socket=0, Py_ssize_t max_connections=0,
                  bint return_503_on_closing=True, bint expose_errors=False,
                  error_handler=None, logger=None, ssl=None):
@@ -287,6 +290,7 @@ cdef class Server:
         self.request_timeout = request_timeout
         self.keep_alive_timeout = keep_alive_timeout
         self.connection_timeout = connection_timeout
+        self.handler_timeout = handler_timeout
         self.max_requests_per_socket = max_requests_per_socket
         self.max_connections = max_connections
         self.return_503_on_closing = return_503_on_closing
@@ -571,7 +575,8 @@ cdef class Reply:
     def redirect(self, url, code=302):
         if not isinstance(url, str):
             url, code = code, url
-        self.header("location", url)
+        # Non-ASCII characters are percent-encoded (UTF-8), as a browser would.
+        self.header("location", _quote(url, safe=_URL_SAFE))
         self.code(code)
         return self.send(None)
 
@@ -601,11 +606,23 @@ cdef class Reply:
         return "<Reply %d>" % self._status
 
 
+cdef object _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
+cdef object _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]").search
+
+
 cdef _check_header_value(str name, object value):
+    # RFC 9110 §5.1: a name is a token; §5.5: no CR, LF, NUL or other controls
+    # in a value, and the head is written as latin-1 bytes.
     s = header_value_str(value)
-    if "\r" in s or "\n" in s or "\r" in name or "\n" in name or ":" in name or not name:
+    if _TOKEN(name) is None:
+        raise errors.ReplyInvalidHeaderError("Invalid header name %r" % (name,))
+    if _BAD_VALUE(s) is not None:
+        raise errors.ReplyInvalidHeaderError("Invalid character in header %r" % (name,))
+    try:
+        s.encode("latin-1")
+    except UnicodeEncodeError:
         raise errors.ReplyInvalidHeaderError(
-            "Invalid character in header %r" % (name,))
+            "Header %r holds characters outside latin-1" % (name,)) from None
 
 
 class _Abort(Exception):
@@ -1167,6 +1184,7 @@ cdef class HttpProtocol:
             if task.done():
                 return self._task_done(req, reply, task, phase)
             task.add_done_callback(partial(self._task_done_cb, req, reply, phase))
+            self._arm_handler_timeout(req, reply, task, loop)
             return 0
         loop = self.server.loop
         if loop is None:
@@ -1186,13 +1204,36 @@ cdef class HttpProtocol:
         finally:
             if stand_in is not None:
                 _leave_task(loop, stand_in)
-        task = _Task(resume(coro, pending), loop=loop)
+        task = _Task(Resume(coro, pending), loop=loop)
         if stand_in is not None:
             stand_in.adopt(task)
         task.add_done_callback(partial(self._task_done_cb, req, reply, phase))
+        self._arm_handler_timeout(req, reply, task, loop)
         return 0
 
+    def _arm_handler_timeout(self, Request req, Reply reply, task, loop):
+        # handler_timeout counts from the request's arrival; only a handler that
+        # waits can overrun it, so only a task gets a timer.
+        cdef double limit = self.server.handler_timeout
+        if limit > 0:
+            reply._timer = loop.call_at(
+                loop.time() + max(0.0, limit - (monotonic() - req._start)),
+                self._handler_timed_out, req, reply, task)
+
+    def _handler_timed_out(self, Request req, Reply reply, task):
+        reply._timer = None
+        if reply.sent or reply.hijacked or self.closed:
+            return
+        task.cancel()
+        self._default_error(req, reply, errors.HandlerTimeoutError())
+        self._flush()
+
     def _task_done_cb(self, Request req, Reply reply, int phase, task):
+        if reply._timer is not None:
+            reply._timer.cancel()
+            reply._timer = None
+        if task.cancelled() and reply.sent:
+            return
         self._task_done(req, reply, task, phase)
         if not self.batching:
             self._flush()
@@ -1205,6 +1246,10 @@ cdef class HttpProtocol:
         return self._complete(req, reply, value, phase)
 
     cdef int _complete(self, Request req, Reply reply, object value, int phase) except -1:
+        if value is reply:
+            # ``return reply`` (or ``return reply.send(x)``): the reply is, or
+            # will be, sent by the handler itself.
+            return 0
         if reply.sent or reply.hijacked:
             if value is not None and reply.sent:
                 self.server.logger.warning(

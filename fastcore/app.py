@@ -111,10 +111,11 @@ class App:
             raise errors.InvalidRouteError("body_limit must be a positive int, got %r" % (body_limit,))
         if error_handler is not None and not callable(error_handler):
             raise errors.InvalidRouteError("error_handler must be callable")
+        methods = [str(m).upper() for m in methods]
         for m in methods:
-            m = str(m).upper()
             if m not in SUPPORTED_METHODS:
                 raise errors.RouteMethodNotSupportedError("%s method is not supported." % m)
+        for m in methods:
             record = RouteRecord(m, url, handler, body_limit=-1 if body_limit is None else body_limit,
                                  config=dict(config or {}), context=self)
             record.error_handler = error_handler
@@ -190,6 +191,7 @@ class App:
                 request_timeout=float(opts["request_timeout"]),
                 keep_alive_timeout=float(opts["keep_alive_timeout"]),
                 connection_timeout=float(opts["connection_timeout"]),
+                handler_timeout=float(opts["handler_timeout"]),
                 max_requests_per_socket=opts["max_requests_per_socket"],
                 max_connections=opts["max_connections"],
                 return_503_on_closing=opts["return_503_on_closing"],

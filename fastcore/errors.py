@@ -88,8 +88,10 @@ class FastcoreError(Exception):
 CODES: dict[str, type[FastcoreError]] = {}
 
 
-def _define(code: str, status: int, message: str, doc: str) -> type[FastcoreError]:
-    name = "".join(part.capitalize() for part in code[len("FC_ERR_"):].split("_")) + "Error"
+def _define(code: str, status: int, message: str, doc: str,
+            name: str | None = None) -> type[FastcoreError]:
+    if name is None:
+        name = "".join(part.capitalize() for part in code[len("FC_ERR_"):].split("_")) + "Error"
     cls = type(name, (FastcoreError,), {
         "code": code,
         "status_code": status,
@@ -150,34 +152,24 @@ CtpEmptyJsonBodyError = _define(
     "FC_ERR_CTP_EMPTY_JSON_BODY", 400,
     "Body cannot be empty when content-type is set to 'application/json'",
     "A request declared a JSON body and sent none.")
-CtpInvalidContentLengthError = _define(
-    "FC_ERR_CTP_INVALID_CONTENT_LENGTH", 400,
-    "Request body size did not match Content-Length",
-    "The body ended before the declared Content-Length.")
 
 # --- replies --------------------------------------------------------------------
 FailedSerializationError = _define(
     "FC_ERR_FAILED_SERIALIZATION", 500, "Failed to serialize the response",
     "The payload cannot be turned into JSON (or into the route's response schema).")
-ReplyInvalidPayloadTypeError = _define(
-    "FC_ERR_REP_INVALID_PAYLOAD_TYPE", 500,
-    "Attempted to send payload of invalid type",
-    "A payload is neither JSON-able, text, bytes nor an async iterator.")
-ReplyAlreadySentError = _define(
-    "FC_ERR_REP_ALREADY_SENT", 500, "Reply was already sent",
-    "reply.send() was called on a reply that has been sent.")
 BadStatusCodeError = _define(
     "FC_ERR_BAD_STATUS_CODE", 500, "Called reply with an invalid status code",
     "reply.code() got a status outside 100..599.")
 ReplyInvalidHeaderError = _define(
     "FC_ERR_REP_INVALID_HEADER", 500, "Invalid header",
-    "A reply header name or value holds CR, LF or another forbidden character.")
+    "A reply header name or value holds CR, LF or another forbidden character.",
+    name="ReplyInvalidHeaderError")
+HandlerTimeoutError = _define(
+    "FC_ERR_HANDLER_TIMEOUT", 503, "Request timed out",
+    "The reply was not sent within handler_timeout; the handler's task was cancelled.")
 ExpectationFailedError = _define(
     "FC_ERR_EXPECTATION_FAILED", 417, "Expectation Failed",
     "The request's Expect header asks for something other than 100-continue.")
-HandlerTimeoutError = _define(
-    "FC_ERR_HANDLER_TIMEOUT", 503, "Request timed out",
-    "The reply was not sent within handler_timeout.")
 
 
 class HTTPError(FastcoreError):

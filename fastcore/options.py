@@ -109,6 +109,10 @@ def validate_options(given: dict[str, Any]) -> dict[str, Any]:
         out[name] = value
     if isinstance(out["ssl"], dict):
         ctx = _ssl.create_default_context(_ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(**out["ssl"])
+        try:
+            ctx.load_cert_chain(**out["ssl"])
+        except (OSError, _ssl.SSLError) as exc:
+            raise InvalidOptionError(
+                "Invalid value for option 'ssl': cannot load the certificate (%s)" % exc) from exc
         out["ssl"] = ctx
     return out
