@@ -45,13 +45,13 @@ import re
 from functools import partial
 import sys
 from email.utils import formatdate
-from urllib.parse import parse_qsl, quote as _quote
+from urllib.parse import quote as _quote, unquote_plus as _unquote_plus
 
 import httptools
 import orjson
 
 from fastcore import errors
-from fastcore._tasks import FirstStep, Resume
+from fastcore._tasks import Resume
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdio cimport snprintf
@@ -361,6 +361,91 @@ cdef class Server:
         return self.req_counter
 
 
+@cython.freelist(16)
+cdef class FirstStep:
+    """The current task while a handler runs its first, task-less step.
+
+    ``asyncio.current_task()`` returns it, so ``asyncio.timeout()`` and other
+    code that needs a task work from the handler's first line. Once a real
+    task takes over, ``cancel``/``cancelling``/``uncancel`` go to it; cancels
+    asked for before that are replayed on it.
+    """
+    cdef public object task
+    cdef object _loop
+    cdef int _cancel_requests
+
+    def __cinit__(self, loop):
+        self._loop = loop
+
+    def get_loop(self):
+        return self._loop
+
+    def cancel(self, msg=None):
+        if self.task is not None:
+            return self.task.cancel(msg)
+        self._cancel_requests += 1
+        return True
+
+    def cancelling(self):
+        if self.task is not None:
+            return self.task.cancelling()
+        return self._cancel_requests
+
+    def uncancel(self):
+        if self.task is not None:
+            return self.task.uncancel()
+        if self._cancel_requests:
+            self._cancel_requests -= 1
+        return self._cancel_requests
+
+    def done(self):
+        return self.task is not None and self.task.done()
+
+    def get_name(self):
+        return "fastcore-handler"
+
+    def adopt(self, task):
+        self.task = task
+        for _ in range(self._cancel_requests):
+            task.cancel()
+
+
+cdef dict parse_query(str qs):
+    # HOT PATH: bench/test_bench_protocol.py (GET /users/:id). Same result as
+    # urllib.parse.parse_qsl(keep_blank_values=True), repeated keys as lists;
+    # only fields holding '%' or '+' go through unquote_plus.
+    cdef dict out = {}
+    cdef Py_ssize_t n = len(qs)
+    cdef Py_ssize_t start = 0, end, eq
+    cdef str field, key, value
+    while start <= n:
+        end = qs.find("&", start)
+        if end < 0:
+            end = n
+        if end > start:
+            field = qs[start:end]
+            eq = field.find("=")
+            if eq < 0:
+                key = field
+                value = ""
+            else:
+                key = field[:eq]
+                value = field[eq + 1:]
+            if "%" in key or "+" in key:
+                key = _unquote_plus(key)
+            if "%" in value or "+" in value:
+                value = _unquote_plus(value)
+            old = out.get(key)
+            if old is None:
+                out[key] = value
+            elif type(old) is list:
+                (<list>old).append(value)
+            else:
+                out[key] = [old, value]
+        start = end + 1
+    return out
+
+
 cdef str _base36(unsigned long long n):
     cdef str digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     cdef list out = []
@@ -407,19 +492,8 @@ cdef class Request:
 
     @property
     def query(self):
-        cdef dict q
         if self._query is None:
-            q = {}
-            if self.query_string:
-                for key, value in parse_qsl(self.query_string, keep_blank_values=True):
-                    old = q.get(key)
-                    if old is None:
-                        q[key] = value
-                    elif type(old) is list:
-                        old.append(value)
-                    else:
-                        q[key] = [old, value]
-            self._query = q
+            self._query = parse_query(self.query_string) if self.query_string else {}
         return self._query
 
     @query.setter

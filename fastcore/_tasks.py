@@ -7,12 +7,8 @@ coroutine so that an ordinary ``asyncio.Task`` can take it from there: the task
 receives that same future first, then every later one, and cancellation is
 thrown into the handler exactly as if the task had run it from the start.
 
-During the first step there is no task yet, so :class:`FirstStep` stands in as
-the current task (``asyncio.current_task()``): ``asyncio.timeout()`` and other
-code that needs a task work from the handler's first line. Once a real task
-takes over, the stand-in forwards ``cancel``/``cancelling``/``uncancel`` to it.
-On Python 3.12+ the protocol uses eager tasks instead and this stand-in is not
-used.
+During the first step there is no task yet; the protocol's ``FirstStep``
+(compiled, in ``_protocol.pyx``) stands in as the current task meanwhile.
 
 Pure Python with no package imports: the compiled protocol imports it.
 """
@@ -66,48 +62,3 @@ class Resume:
 
 
 collections.abc.Coroutine.register(Resume)
-
-
-class FirstStep:
-    """The current task while a handler runs its first, task-less step."""
-
-    __slots__ = ("task", "_cancel_requests", "_loop")
-
-    def __init__(self, loop) -> None:
-        self.task = None
-        self._cancel_requests = 0
-        self._loop = loop
-
-    def get_loop(self):
-        return self._loop
-
-    def cancel(self, msg=None) -> bool:
-        if self.task is not None:
-            return self.task.cancel(msg)
-        # Nothing can cancel synchronous code; remember it for the task.
-        self._cancel_requests += 1
-        return True
-
-    def cancelling(self) -> int:
-        if self.task is not None:
-            return self.task.cancelling()
-        return self._cancel_requests
-
-    def uncancel(self) -> int:
-        if self.task is not None:
-            return self.task.uncancel()
-        if self._cancel_requests:
-            self._cancel_requests -= 1
-        return self._cancel_requests
-
-    def done(self) -> bool:
-        return self.task is not None and self.task.done()
-
-    def get_name(self) -> str:
-        return "fastcore-handler"
-
-    def adopt(self, task) -> None:
-        """Hand over to the real task; replay cancellations asked for meanwhile."""
-        self.task = task
-        for _ in range(self._cancel_requests):
-            task.cancel()

@@ -4,6 +4,7 @@ Each case asserts the exact status and body, the byte-accurate Content-Length,
 that the socket is closed, and that the next client is still served.
 """
 import asyncio
+import time
 
 import pytest
 
@@ -271,3 +272,19 @@ def test_vanished_client_does_not_block_others(server):
     assert_still_serving(server)
     before = server.run(lambda: len(server.app._state.connections))
     assert before < 50
+
+
+def test_many_vanishing_clients_leave_no_connection_state(server):
+    clients = []
+    for i in range(100):
+        c = server.client()
+        c.send([b"GET /json HTTP/1.1\r\nHost", b"POST /echo HTTP/1.1\r\nHost: t\r\n"
+                b"Content-Length: 50\r\n\r\nabc", b"G"][i % 3])
+        clients.append(c)
+    for c in clients:
+        c.close()
+    assert_still_serving(server)
+    deadline = time.monotonic() + 5
+    while server.run(lambda: len(server.app._state.connections)) > 0:
+        assert time.monotonic() < deadline, "connections of vanished clients were kept"
+        server.call(asyncio.sleep(0.01))

