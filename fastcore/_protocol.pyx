@@ -1,4 +1,6 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: language_level=3
+# Release directives (boundscheck, wraparound, initializedcheck off) come from
+# setup.py, so that the FASTCORE_DEBUG=1 build can turn the checks back on.
 """HTTP/1.1 protocol: bytes in, route, handler, bytes out.
 
 How this works

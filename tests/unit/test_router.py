@@ -236,7 +236,7 @@ def test_find_ignore_trailing_slash_at_registration_and_lookup():
     for path in ("/foo", "/foo/", "/bar", "/bar/"):
         assert router.find("GET", path) is not None, path
     assert router.find("GET", "/p/1/")[1] == {"id": "1"}
-    assert router.find("GET", "/")is None
+    assert router.find("GET", "/") is None
     with pytest.raises(errors.DuplicatedRouteError):
         router.on("GET", "/foo", None)
     root = make([("GET", "/")], ignore_trailing_slash=True)
