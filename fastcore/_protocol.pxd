@@ -9,7 +9,8 @@ cdef class RouteRecord:
     cdef public Py_ssize_t body_limit          # -1: the server's body_limit
     cdef public object config
     cdef public object context                 # the App context that declared it
-    cdef public object error_handler           # fn(error, request, reply) or None
+    cdef public object error_handlers          # (fn(error, request, reply), ...) nearest first, or None
+    cdef public object parsers                 # content_types.ContentTypeParsers, or None: built-ins only
     cdef public bint is_not_found
     cdef public object serializer              # fn(payload) -> bytes, or None (orjson)
     # Seams filled at ready(): flattened hook tuples (None when empty) and
@@ -22,6 +23,8 @@ cdef class RouteRecord:
     cdef public object on_send
     cdef public object on_response
     cdef public object on_error
+    cdef public object on_timeout
+    cdef public object on_request_abort
     cdef public object validate
 
 
@@ -30,8 +33,15 @@ cdef class Server:
     cdef public object loop
     cdef public set connections
     cdef public RouteRecord not_found
-    cdef public object error_handler
     cdef public object logger
+    cdef public object not_found_resolver      # fn(path) -> RouteRecord, or None: not_found
+    cdef public object rewrite_url             # fn(request) -> str, or None
+    cdef public object framework_errors        # fn(error, request, reply), or None
+    cdef public object request_logger          # .incoming(request) / .completed(request, reply), or None
+    cdef public object disable_request_logging # fn(request) -> bool, or None
+    cdef public str request_id_header          # lower-case header name, or None
+    cdef public object gen_req_id              # fn(request) -> str, or None
+    cdef public object trust_proxy             # fn(request) -> (ip, ips, hostname, protocol), or None
     cdef public object ssl
     cdef public Py_ssize_t max_header_size
     cdef public Py_ssize_t body_limit

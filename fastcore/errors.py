@@ -171,6 +171,68 @@ ExpectationFailedError = _define(
     "FC_ERR_EXPECTATION_FAILED", 417, "Expectation Failed",
     "The request's Expect header asks for something other than 100-continue.")
 
+RouteRewriteNotStrError = _define(
+    "FC_ERR_ROUTE_REWRITE_NOT_STR", 500,
+    "Rewrite url needs to be of type str",
+    "The rewrite_url option returned something other than a str.")
+
+# --- hooks ------------------------------------------------------------------------
+HookNotSupportedError = _define(
+    "FC_ERR_HOOK_NOT_SUPPORTED", 500, "Hook not supported",
+    "add_hook() got a name that is not one of the request or application hooks.")
+HookInvalidHandlerError = _define(
+    "FC_ERR_HOOK_INVALID_HANDLER", 500, "Hook should be a function",
+    "A hook is not callable, or its signature cannot take the hook's arguments.")
+HookInvalidAsyncHandlerError = _define(
+    "FC_ERR_HOOK_INVALID_ASYNC_HANDLER", 500,
+    "Async hook signature does not match the hook's arguments",
+    "An async hook's signature cannot take exactly the hook's arguments.")
+
+# --- plugins and decorators -----------------------------------------------------------
+PluginBootError = _define(
+    "FC_ERR_PLUGIN_BOOT", 500, "Plugin failed to boot",
+    "A plugin raised while booting; the message names it and __cause__ is its error.")
+PluginTimeoutError = _define(
+    "FC_ERR_PLUGIN_TIMEOUT", 500, "Plugin did not start in time",
+    "A plugin did not finish within plugin_timeout.")
+PluginNotPresentError = _define(
+    "FC_ERR_PLUGIN_NOT_PRESENT", 500, "Plugin dependency not registered",
+    "A plugin's declared dependency was not registered before it.")
+DecAlreadyPresentError = _define(
+    "FC_ERR_DEC_ALREADY_PRESENT", 500, "The decorator has already been added",
+    "decorate(), decorate_request() or decorate_reply() reused a name.")
+DecReferenceTypeError = _define(
+    "FC_ERR_DEC_REFERENCE_TYPE", 500, "The decorator is a reference type",
+    "A request or reply decoration default is mutable (it would be shared by every request).")
+DecMissingDependencyError = _define(
+    "FC_ERR_DEC_MISSING_DEPENDENCY", 500, "The decorator is missing a dependency",
+    "A decorator named a dependency that is not decorated yet.")
+ErrorHandlerAlreadySetError = _define(
+    "FC_ERR_ERROR_HANDLER_ALREADY_SET", 500, "Error handler already set in this scope",
+    "set_error_handler() was called twice in one context with allow_error_handler_override=False.")
+
+# --- content-type parsers ----------------------------------------------------------
+CtpAlreadyPresentError = _define(
+    "FC_ERR_CTP_ALREADY_PRESENT", 500, "Content type parser already present",
+    "add_content_type_parser() was called twice for the same type in one context.")
+CtpInvalidTypeError = _define(
+    "FC_ERR_CTP_INVALID_TYPE", 500, "The content type should be a str or a compiled regex",
+    "add_content_type_parser() got a content type that is neither a str nor a re.Pattern.")
+CtpEmptyTypeError = _define(
+    "FC_ERR_CTP_EMPTY_TYPE", 500, "The content type cannot be an empty string",
+    "add_content_type_parser() got an empty content type.")
+CtpInvalidHandlerError = _define(
+    "FC_ERR_CTP_INVALID_HANDLER", 500, "The content type handler should be a function",
+    "add_content_type_parser() got a parser that is not callable.")
+CtpInvalidParseTypeError = _define(
+    "FC_ERR_CTP_INVALID_PARSE_TYPE", 500, "The body parser can parse as 'bytes' or 'str' only",
+    "add_content_type_parser() got a parse_as other than 'bytes' or 'str'.")
+
+# --- logging ------------------------------------------------------------------------
+LogInvalidLoggerError = _define(
+    "FC_ERR_LOG_INVALID_LOGGER", 500, "Invalid logger",
+    "The logger option is neither a bool, a logging.Logger nor a dict of level/stream.")
+
 
 class HTTPError(FastcoreError):
     """An error with an HTTP status, for user code: ``raise HTTPError(404)``."""
