@@ -86,6 +86,17 @@ cdef class Request:
     cdef object _host
     cdef bytes _expect
     cdef Py_ssize_t _held_left
+    cdef int _stage
+    cdef Py_ssize_t _hook_i
+    cdef Py_ssize_t _resp_i
+    cdef object _error
+    cdef bytes _send_ctype
+    cdef bint _on_error_ran
+    cdef bint _logged
+    cdef bint _answered
+    cdef object _proxy
+    cdef object _log
+    cdef tuple _addressing(self)
     cdef object _id
     cdef unsigned long long _seq
     cdef Py_ssize_t _body_len
@@ -109,6 +120,8 @@ cdef class Reply:
     cdef public bint hijacked
     cdef int _error_depth
     cdef object _timer
+    cdef object _task
+    cdef public bint _written
 
 
 cdef class HttpProtocol:
@@ -151,21 +164,39 @@ cdef class HttpProtocol:
     cdef int _feed_guarded(self, object data) except -1
     cdef int _feed_part(self, object part) except -1
     cdef int _parse_error(self, object exc) except -1
+    cdef int _rewrite(self, Request req) except -1
     cdef int _route(self, Request req) except -1
     cdef int _expect_continue(self, Request req) except -1
-    cdef int _parse_body(self, Request req) except -1
     cdef int _fail(self, int kind, object error) except -1
     cdef int _write_fail(self, int kind, object error) except -1
     cdef int _enqueue(self, Request req) except -1
     cdef int _drain(self) except -1
     cdef int _dispatch(self, Request req) except -1
-    cdef int _run_handler(self, Request req, Reply reply, object fn, object args, int phase) except -1
+    cdef int _advance(self, Request req, Reply reply) except -1
+    cdef int _after_short_circuit(self, Request req, Reply reply) except -1
+    cdef int _parse_body(self, Request req, Reply reply) except -1
+    cdef int _parse_json(self, Request req, object body) except -1
+    cdef int _parse_text(self, Request req, object body) except -1
+    cdef int _custom_parse(self, Request req, Reply reply, object parser, object body) except -1
+    cdef int _run(self, Request req, Reply reply, object fn, object args, int phase) except -1
     cdef int _step(self, Request req, Reply reply, object coro, int phase) except -1
-    cdef int _complete(self, Request req, Reply reply, object value, int phase) except -1
-    cdef int _error(self, Request req, Reply reply, object exc, int phase) except -1
+    cdef int _track_task(self, Request req, Reply reply, object task, int phase, object loop) except -1
+    cdef int _on_done(self, Request req, Reply reply, int phase, object value) except -1
+    cdef int _on_fail(self, Request req, Reply reply, int phase, object exc) except -1
+    cdef int _complete(self, Request req, Reply reply, object value) except -1
+    cdef int _error(self, Request req, Reply reply, object exc) except -1
+    cdef int _write_error(self, Request req, Reply reply, object exc) except -1
+    cdef int _on_error_next(self, Request req, Reply reply) except -1
     cdef int _default_error(self, Request req, Reply reply, object exc) except -1
+    cdef int _run_simple_hooks(self, Request req, Reply reply, object hooks, str name) except -1
     cdef int _send(self, Reply reply, object payload) except -1
+    cdef bytes _serialize(self, Reply reply, object payload)
+    cdef int _serialize_next(self, Request req, Reply reply, object payload) except -1
+    cdef int _emit(self, Reply reply, object body, bytes ctype) except -1
+    cdef int _on_send_next(self, Request req, Reply reply, object payload) except -1
     cdef int _write(self, Reply reply, object body, bytes ctype) except -1
+    cdef int _responded(self, Request req, Reply reply) except -1
+    cdef int _on_response_next(self, Request req, Reply reply) except -1
     cdef int _stream(self, Reply reply, object source, bytes ctype) except -1
     cdef int _finish(self, Request req, bint keep) except -1
     cdef int _out(self, object data) except -1

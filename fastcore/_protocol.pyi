@@ -19,7 +19,8 @@ class RouteRecord:
     body_limit: int
     config: dict[str, Any]
     context: Any
-    error_handler: Callable[..., Any] | None
+    error_handlers: tuple[Callable[..., Any], ...] | None
+    parsers: Any
     is_not_found: bool
     serializer: Callable[[Any], bytes] | None
     on_request: tuple[Callable[..., Any], ...] | None
@@ -30,6 +31,8 @@ class RouteRecord:
     on_send: tuple[Callable[..., Any], ...] | None
     on_response: tuple[Callable[..., Any], ...] | None
     on_error: tuple[Callable[..., Any], ...] | None
+    on_timeout: tuple[Callable[..., Any], ...] | None
+    on_request_abort: tuple[Callable[..., Any], ...] | None
     validate: Callable[..., Any] | None
     def __init__(self, method: str, url: str, handler: Callable[..., Any], *,
                  body_limit: int = -1, config: dict[str, Any] | None = None,
@@ -41,8 +44,15 @@ class Server:
     loop: asyncio.AbstractEventLoop | None
     connections: set[HttpProtocol]
     not_found: RouteRecord
-    error_handler: Callable[..., Any] | None
     logger: Any
+    not_found_resolver: Callable[[str], RouteRecord] | None
+    rewrite_url: Callable[[Request], str] | None
+    framework_errors: Callable[..., Any] | None
+    request_logger: Any
+    disable_request_logging: Any
+    request_id_header: str | None
+    gen_req_id: Callable[[Request], str] | None
+    trust_proxy: Callable[[Request], tuple[Any, ...]] | None
     ssl: Any
     max_header_size: int
     body_limit: int
@@ -63,8 +73,7 @@ class Server:
                  connection_timeout: float = 0.0, handler_timeout: float = 0.0,
                  max_requests_per_socket: int = 0, max_connections: int = 0,
                  return_503_on_closing: bool = True, expose_errors: bool = False,
-                 error_handler: Callable[..., Any] | None = None, logger: Any = None,
-                 ssl: Any = None) -> None: ...
+                 logger: Any = None, ssl: Any = None) -> None: ...
     def protocol_factory(self) -> HttpProtocol:
         """A new protocol for an accepted connection (``loop.create_server``)."""
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -107,6 +116,10 @@ class Request:
     def headers(self) -> Headers: ...
     @property
     def raw_headers(self) -> list[tuple[bytes, bytes]]: ...
+    @property
+    def remote_address(self) -> str | None: ...
+    @property
+    def remote_port(self) -> int | None: ...
     @property
     def ip(self) -> str | None: ...
     @property

@@ -106,8 +106,26 @@ cdef enum:
     FAIL_STOP = 5      # stop parsing, write nothing more
 
 cdef enum:
+    # what a finished coroutine (or call) continues with: see _on_done
     PHASE_HANDLER = 0
     PHASE_ERROR_HANDLER = 1
+    PHASE_HOOK = 2
+    PHASE_PARSER = 3
+    PHASE_SERIALIZATION = 4
+    PHASE_ON_SEND = 5
+    PHASE_ON_ERROR = 6
+    PHASE_RESPONSE = 7
+
+cdef enum:
+    # request lifecycle stages up to the handler (SPEC §3)
+    S_ON_REQUEST = 0
+    S_PRE_PARSING = 1
+    S_PARSE = 2
+    S_PRE_VALIDATION = 3
+    S_VALIDATE = 4
+    S_PRE_HANDLER = 5
+    S_HANDLER = 6
+    S_DONE = 7
 
 cdef Py_ssize_t QUEUE_PAUSE = 32        # pipelined requests queued before pause_reading
 cdef Py_ssize_t JOIN_LIMIT = 16384      # bodies above this are written apart from the head
@@ -281,7 +299,7 @@ cdef class Server:
                  double handler_timeout=0.0,
                  Py_ssize_t max_requests_per_socket=0, Py_ssize_t max_connections=0,
                  bint return_503_on_closing=True, bint expose_errors=False,
-                 error_handler=None, logger=None, ssl=None):
+                 logger=None, ssl=None):
         self.router = router
         self.not_found = not_found
         self.loop = loop
@@ -297,7 +315,6 @@ cdef class Server:
         self.max_connections = max_connections
         self.return_503_on_closing = return_503_on_closing
         self.expose_errors = expose_errors
-        self.error_handler = error_handler
         self.logger = logger if logger is not None else _log
         self.ssl = ssl
         self.closing = False
@@ -448,6 +465,19 @@ cdef dict parse_query(str qs):
     return out
 
 
+cdef int _error_status(object exc):
+    # An error's own status when it is an HTTP error status, else 500 (SPEC §6).
+    code = getattr(exc, "status_code", None)
+    if type(code) is int and 400 <= code <= 599:
+        return code
+    return 500
+
+
+def _log_task_error(task):
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("hook task failed", exc_info=task.exception())
+
+
 cdef str _base36(unsigned long long n):
     cdef str digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     cdef list out = []
@@ -504,31 +534,61 @@ cdef class Request:
 
     @property
     def id(self):
+        # The request-id header when configured and present, else gen_req_id,
+        # else a per-server counter ("req-1", "req-2", ... base 36).
+        cdef Server server
         if self._id is None:
-            self._id = "req-" + _base36(self._seq)
+            server = self.proto.server
+            if server.request_id_header is not None:
+                self._id = self.headers.get(server.request_id_header)
+            if self._id is None and server.gen_req_id is not None:
+                self._id = str(server.gen_req_id(self))
+            if self._id is None:
+                self._id = "req-" + _base36(self._seq)
         return self._id
 
     @id.setter
     def id(self, value):
         self._id = value
 
+    cdef tuple _addressing(self):
+        # (ip, ips, hostname, protocol): from the socket, or through trust_proxy.
+        if self._proxy is None:
+            trust = self.proto.server.trust_proxy
+            if trust is not None:
+                self._proxy = tuple(trust(self))
+            else:
+                ip = self.remote_address
+                self._proxy = (ip, [ip] if ip is not None else [], self.headers.get("host"),
+                               "https" if self.proto.server.ssl is not None else "http")
+        return <tuple>self._proxy
+
     @property
-    def ip(self):
+    def remote_address(self):
+        """The peer's address on the socket, whatever proxies say."""
         peer = self.proto._peername()
         return peer[0] if peer else None
 
     @property
+    def remote_port(self):
+        peer = self.proto._peername()
+        return peer[1] if peer and len(peer) > 1 else None
+
+    @property
+    def ip(self):
+        return self._addressing()[0]
+
+    @property
     def ips(self):
-        ip = self.ip
-        return [ip] if ip is not None else []
+        return self._addressing()[1]
 
     @property
     def hostname(self):
-        return self.headers.get("host")
+        return self._addressing()[2]
 
     @property
     def protocol(self):
-        return "https" if self.proto.server.ssl is not None else "http"
+        return self._addressing()[3]
 
     @property
     def route_url(self):
@@ -548,7 +608,22 @@ cdef class Request:
 
     @property
     def log(self):
-        return self.proto.server.logger
+        """A logger bound to this request's id (the module logger when logging is off)."""
+        cdef Server server = self.proto.server
+        if server.request_logger is None:
+            return server.logger
+        if self._log is None:
+            self._log = server.request_logger.child(self)
+        return self._log
+
+    def __getattr__(self, name):
+        # Request decorations: defaults declared with decorate_request, looked
+        # up in the route's context (values set per request live in __dict__).
+        if name[:1] != "_" and self.record is not None and self.record.context is not None:
+            lookup = getattr(self.record.context, "get_request_decoration", None)
+            if lookup is not None:
+                return lookup(name)
+        raise AttributeError(name)
 
     def __repr__(self):
         return "<Request %s %s>" % (self.method, self.url)
@@ -672,11 +747,20 @@ cdef class Reply:
 
     @property
     def log(self):
-        return self.proto.server.logger
+        return self.request.log
 
     @property
     def server(self):
         return self.request.app
+
+    def __getattr__(self, name):
+        # Reply decorations (decorate_reply), as for requests.
+        record = self.request.record if self.request is not None else None
+        if name[:1] != "_" and record is not None and record.context is not None:
+            lookup = getattr(record.context, "get_reply_decoration", None)
+            if lookup is not None:
+                return lookup(name)
+        raise AttributeError(name)
 
     def __repr__(self):
         return "<Reply %d>" % self._status
@@ -741,17 +825,23 @@ cdef class HttpProtocol:
         self.no_more = True
         self.server._connection_lost(self)
         req = self.current
-        if req is not None:
-            req.is_aborted = True
+        if req is not None and not req._answered:
+            self._aborted(req)
         if self.queue:
             for req in self.queue:
-                req.is_aborted = True
+                self._aborted(req)
             self.queue = None
         if self.stream_task is not None:
             self.stream_task.cancel()
         if self.drain_waiter is not None and not self.drain_waiter.done():
             self.drain_waiter.set_result(None)
         self.parser = None
+
+    def _aborted(self, Request req):
+        # The client went away before its response: on_request_abort hooks.
+        req.is_aborted = True
+        if req.record is not None and req.record.on_request_abort is not None:
+            self._run_simple_hooks(req, None, req.record.on_request_abort, "on_request_abort")
 
     def eof_received(self):
         # The client closed its sending side: answer what was received, then close.
@@ -907,9 +997,11 @@ cdef class HttpProtocol:
                 raise _Abort()
             if req._clen > 0:
                 req._held_left = req._clen
+        if server.rewrite_url is not None:
+            self._rewrite(req)
         if server.closing and server.return_503_on_closing:
             req._closing_503 = True
-        else:
+        elif req._lookup_error is None:
             self._route(req)
         record = req.record
         limit = server.body_limit
@@ -985,6 +1077,24 @@ cdef class HttpProtocol:
                 self.batching = False
 
     # parsing helpers -------------------------------------------------------------
+
+    cdef int _rewrite(self, Request req) except -1:
+        # rewrite_url(request) -> str runs before routing (SPEC §5).
+        try:
+            url = self.server.rewrite_url(req)
+        except BaseException as exc:
+            req._lookup_error = exc
+            return 0
+        if not isinstance(url, str):
+            req._lookup_error = errors.RouteRewriteNotStrError(
+                'Rewrite url for "%s" needs to be of type "str" but received "%s"'
+                % (req.url, type(url).__name__))
+            return 0
+        req.url = url
+        path, sep, query = url.partition("?")
+        req.path = path
+        req.query_string = query
+        return 0
 
     cdef int _route(self, Request req) except -1:
         cdef Server server = self.server
@@ -1175,7 +1285,6 @@ cdef class HttpProtocol:
     cdef int _dispatch(self, Request req) except -1:
         # HOT PATH: bench/test_bench_protocol.py (inject /json)
         cdef Server server = self.server
-        cdef RouteRecord record
         cdef Reply reply = Reply.__new__(Reply)
         server.req_counter += 1
         req._seq = server.req_counter
@@ -1185,27 +1294,96 @@ cdef class HttpProtocol:
         reply._status = 200
         if req._closing_503:
             reply.sent = True
+            reply._written = True
             self._out(build_response(status_line(503), b"", b"content-type: application/json\r\n",
                                      PyBytes_GET_SIZE(BODY_503), CONN_CLOSE, BODY_503))
             return self._finish(req, False)
         if req.record is None:
-            req.record = server.not_found
+            if server.not_found_resolver is not None:
+                try:
+                    req.record = server.not_found_resolver(req.path)
+                except BaseException as exc:
+                    server.logger.error("not-found resolver failed", exc_info=exc)
+            if req.record is None:
+                req.record = server.not_found
             reply._status = 404
         if req.params is None:
             req.params = {}
-        record = req.record
-        if req._lookup_error is not None:
-            return self._error(req, reply, req._lookup_error, PHASE_HANDLER)
-        if (req.body is not None or req._clen == 0) and not record.is_not_found:
+        if server.request_logger is not None:
+            req._logged = True
             try:
-                self._parse_body(req)
+                server.request_logger.incoming(req)
             except BaseException as exc:
-                return self._error(req, reply, exc, PHASE_HANDLER)
-        return self._run_handler(req, reply, record.handler, None, PHASE_HANDLER)
+                server.logger.error("request logging failed", exc_info=exc)
+        if req._lookup_error is not None:
+            # A bad URL is rendered by framework_errors, or by default; the
+            # request never reaches hooks or handlers (as in Fastify).
+            if server.framework_errors is not None:
+                reply._error_depth = 1 << 20
+                return self._run(req, reply, server.framework_errors,
+                                 (req._lookup_error, req, reply), PHASE_ERROR_HANDLER)
+            return self._write_error(req, reply, req._lookup_error)
+        return self._advance(req, reply)
 
-    cdef int _parse_body(self, Request req) except -1:
-        # Built-in parsers: JSON (orjson) and text; anything else is 415.
+    cdef int _advance(self, Request req, Reply reply) except -1:
+        # HOT PATH: bench/test_bench_protocol.py (inject /json). The lifecycle up
+        # to the handler; a hook that returns a coroutine which suspends resumes
+        # it through _on_done. Stages with no hooks cost one None check.
+        cdef RouteRecord record = req.record
+        cdef int stage
+        cdef object hooks
+        try:
+            while True:
+                if reply.sent or reply.hijacked or self.closed:
+                    return self._after_short_circuit(req, reply)
+                stage = req._stage
+                if stage == S_ON_REQUEST:
+                    hooks = record.on_request
+                elif stage == S_PRE_PARSING:
+                    hooks = record.pre_parsing
+                elif stage == S_PARSE:
+                    req._stage = S_PRE_VALIDATION
+                    req._hook_i = 0
+                    if (req.body is not None or req._clen == 0) and not record.is_not_found:
+                        if self._parse_body(req, reply):
+                            return 0  # an async parser is running
+                    continue
+                elif stage == S_PRE_VALIDATION:
+                    hooks = record.pre_validation
+                elif stage == S_VALIDATE:
+                    req._stage = S_PRE_HANDLER
+                    req._hook_i = 0
+                    if record.validate is not None:
+                        record.validate(req)
+                    continue
+                elif stage == S_PRE_HANDLER:
+                    hooks = record.pre_handler
+                else:
+                    req._stage = S_DONE
+                    return self._run(req, reply, record.handler, None, PHASE_HANDLER)
+                if hooks is None or req._hook_i >= len(<tuple>hooks):
+                    req._stage = stage + 1
+                    req._hook_i = 0
+                    continue
+                fn = (<tuple>hooks)[req._hook_i]
+                req._hook_i += 1
+                result = fn(req, reply)
+                if PyCoro_CheckExact(result):
+                    return self._step(req, reply, result, PHASE_HOOK)
+        except BaseException as exc:
+            return self._error(req, reply, exc)
+
+    cdef int _after_short_circuit(self, Request req, Reply reply) except -1:
+        if reply.hijacked and not reply.sent:
+            # The handler took the socket: nothing more is parsed or written.
+            self.current = None
+            self.no_more = True
+        return 0
+
+    cdef int _parse_body(self, Request req, Reply reply) except -1:
+        # Returns 1 when an async parser took over (it resumes _advance).
         cdef bytes ctype = req._ctype
+        cdef object parsers = req.record.parsers
         body = req.body
         if body is None:
             body = b""
@@ -1213,31 +1391,65 @@ cdef class HttpProtocol:
             if len(body) == 0:
                 req.body = None
                 return 0
+            if parsers is not None:
+                parser = parsers.match("")
+                if parser is not None and parser.builtin is None:
+                    return self._custom_parse(req, reply, parser, body)
             raise errors.CtpInvalidMediaTypeError()
-        lowered = ctype.lower()
-        if lowered.startswith(b"application/json") or (b"+json" in lowered.split(b";")[0]):
-            if len(body) == 0:
-                if req.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        if parsers is not None:
+            parser = parsers.match(ctype.decode("latin-1"))
+            if parser is None:
+                if len(body) == 0:
                     req.body = None
                     return 0
-                raise errors.CtpEmptyJsonBodyError()
-            try:
-                req.body = _orjson_loads(body)
-            except _JSONDecodeError:
-                raise errors.CtpInvalidJsonError() from None
-        elif lowered.startswith(b"text/plain"):
-            try:
-                req.body = body.decode("utf-8")
-            except UnicodeDecodeError:
-                raise errors.CtpInvalidMediaTypeError("Body is not valid UTF-8 text") from None
-        elif len(body) == 0:
+                raise errors.CtpInvalidMediaTypeError(
+                    "Unsupported Media Type: %s" % ctype.decode("latin-1"))
+            if parser.builtin is None:
+                return self._custom_parse(req, reply, parser, body)
+            if parser.builtin == "json":
+                return self._parse_json(req, body)
+            return self._parse_text(req, body)
+        lowered = ctype.lower()
+        if lowered.startswith(b"application/json") or (b"+json" in lowered.split(b";")[0]):
+            return self._parse_json(req, body)
+        if lowered.startswith(b"text/plain"):
+            return self._parse_text(req, body)
+        if len(body) == 0:
             req.body = None
-        else:
-            raise errors.CtpInvalidMediaTypeError(
-                "Unsupported Media Type: %s" % ctype.decode("latin-1"))
+            return 0
+        raise errors.CtpInvalidMediaTypeError(
+            "Unsupported Media Type: %s" % ctype.decode("latin-1"))
+
+    cdef int _parse_json(self, Request req, object body) except -1:
+        if len(body) == 0:
+            if req.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
+                req.body = None
+                return 0
+            raise errors.CtpEmptyJsonBodyError()
+        try:
+            req.body = _orjson_loads(body)
+        except _JSONDecodeError:
+            raise errors.CtpInvalidJsonError() from None
         return 0
 
-    cdef int _run_handler(self, Request req, Reply reply, object fn, object args, int phase) except -1:
+    cdef int _parse_text(self, Request req, object body) except -1:
+        try:
+            req.body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise errors.CtpInvalidMediaTypeError("Body is not valid UTF-8 text") from None
+        return 0
+
+    cdef int _custom_parse(self, Request req, Reply reply, object parser, object body) except -1:
+        if parser.parse_as == "str":
+            body = body.decode("utf-8")
+        result = parser.fn(req, body)
+        if PyCoro_CheckExact(result):
+            self._step(req, reply, result, PHASE_PARSER)
+            return 1
+        req.body = result
+        return 0
+
+    cdef int _run(self, Request req, Reply reply, object fn, object args, int phase) except -1:
         # HOT PATH: bench/test_bench_protocol.py (inject /json)
         try:
             if args is None:
@@ -1247,8 +1459,8 @@ cdef class HttpProtocol:
             if PyCoro_CheckExact(result):
                 return self._step(req, reply, result, phase)
         except BaseException as exc:
-            return self._error(req, reply, exc, phase)
-        return self._complete(req, reply, result, phase)
+            return self._on_fail(req, reply, phase, exc)
+        return self._on_done(req, reply, phase, result)
 
     cdef int _step(self, Request req, Reply reply, object coro, int phase) except -1:
         # Run the coroutine until it finishes or really waits (see _tasks.py).
@@ -1259,8 +1471,7 @@ cdef class HttpProtocol:
             task = _Task(coro, loop=loop, eager_start=True)
             if task.done():
                 return self._task_done(req, reply, task, phase)
-            task.add_done_callback(partial(self._task_done_cb, req, reply, phase))
-            self._arm_handler_timeout(req, reply, task, loop)
+            self._track_task(req, reply, task, phase, loop)
             return 0
         loop = self.server.loop
         if loop is None:
@@ -1274,41 +1485,47 @@ cdef class HttpProtocol:
         try:
             pending = coro.send(None)
         except StopIteration as stop:
-            return self._complete(req, reply, stop.value, phase)
+            return self._on_done(req, reply, phase, stop.value)
         except BaseException as exc:
-            return self._error(req, reply, exc, phase)
+            return self._on_fail(req, reply, phase, exc)
         finally:
             if stand_in is not None:
                 _leave_task(loop, stand_in)
         task = _Task(Resume(coro, pending), loop=loop)
         if stand_in is not None:
             stand_in.adopt(task)
-        task.add_done_callback(partial(self._task_done_cb, req, reply, phase))
-        self._arm_handler_timeout(req, reply, task, loop)
+        self._track_task(req, reply, task, phase, loop)
         return 0
 
-    def _arm_handler_timeout(self, Request req, Reply reply, task, loop):
-        # handler_timeout counts from the request's arrival; only a handler that
-        # waits can overrun it, so only a task gets a timer.
+    cdef int _track_task(self, Request req, Reply reply, object task, int phase, object loop) except -1:
         cdef double limit = self.server.handler_timeout
-        if limit > 0:
+        reply._task = task
+        task.add_done_callback(partial(self._task_done_cb, req, reply, phase))
+        if limit > 0 and reply._timer is None and phase != PHASE_RESPONSE:
+            # handler_timeout counts from the request's arrival; only work that
+            # waits can overrun it, so only then is a timer armed (once).
             reply._timer = loop.call_at(
                 loop.time() + max(0.0, limit - (monotonic() - req._start)),
-                self._handler_timed_out, req, reply, task)
+                self._handler_timed_out, req, reply)
+        return 0
 
-    def _handler_timed_out(self, Request req, Reply reply, task):
+    def _handler_timed_out(self, Request req, Reply reply):
         reply._timer = None
-        if reply.sent or reply.hijacked or self.closed:
+        if reply._written or reply.hijacked or self.closed:
             return
-        task.cancel()
-        self._default_error(req, reply, errors.HandlerTimeoutError())
+        task = reply._task
+        if task is not None and not task.done():
+            task.cancel()
+        self._run_simple_hooks(req, reply, req.record.on_timeout, "on_timeout")
+        reply.sent = False
+        reply._error_depth = 1 << 20
+        self._write_error(req, reply, errors.HandlerTimeoutError())
         self._flush()
 
     def _task_done_cb(self, Request req, Reply reply, int phase, task):
-        if reply._timer is not None:
-            reply._timer.cancel()
-            reply._timer = None
-        if task.cancelled() and reply.sent:
+        if reply._task is task:
+            reply._task = None
+        if task.cancelled() and (reply._written or self.closed):
             return
         self._task_done(req, reply, task, phase)
         if not self.batching:
@@ -1318,10 +1535,40 @@ cdef class HttpProtocol:
         try:
             value = task.result()
         except BaseException as exc:
-            return self._error(req, reply, exc, phase)
-        return self._complete(req, reply, value, phase)
+            return self._on_fail(req, reply, phase, exc)
+        return self._on_done(req, reply, phase, value)
 
-    cdef int _complete(self, Request req, Reply reply, object value, int phase) except -1:
+    cdef int _on_done(self, Request req, Reply reply, int phase, object value) except -1:
+        # Where each kind of work continues once it has finished.
+        if phase == PHASE_HANDLER or phase == PHASE_ERROR_HANDLER:
+            return self._complete(req, reply, value)
+        if phase == PHASE_HOOK:
+            return self._advance(req, reply)
+        if phase == PHASE_PARSER:
+            req.body = value
+            return self._advance(req, reply)
+        if phase == PHASE_SERIALIZATION or phase == PHASE_ON_SEND:
+            try:
+                if phase == PHASE_SERIALIZATION:
+                    return self._serialize_next(req, reply, value)
+                return self._on_send_next(req, reply, value)
+            except BaseException as exc:
+                return self._error(req, reply, exc)
+        if phase == PHASE_ON_ERROR:
+            return self._on_error_next(req, reply)
+        return 0  # PHASE_RESPONSE: nothing follows
+
+    cdef int _on_fail(self, Request req, Reply reply, int phase, object exc) except -1:
+        if phase == PHASE_RESPONSE or phase == PHASE_ON_ERROR:
+            if not isinstance(exc, _CancelledError):
+                self.server.logger.error("%s hook failed", "on_response" if phase == PHASE_RESPONSE
+                                         else "on_error", exc_info=exc)
+            if phase == PHASE_ON_ERROR:
+                return self._on_error_next(req, reply)
+            return 0
+        return self._error(req, reply, exc)
+
+    cdef int _complete(self, Request req, Reply reply, object value) except -1:
         if value is reply:
             # ``return reply`` (or ``return reply.send(x)``): the reply is, or
             # will be, sent by the handler itself.
@@ -1330,40 +1577,65 @@ cdef class HttpProtocol:
             if value is not None and reply.sent:
                 self.server.logger.warning(
                     "Reply was already sent; the handler's return value is ignored")
-            if reply.hijacked and not reply.sent:
-                return self._finish(req, req.keep_alive)
-            return 0
+            return self._after_short_circuit(req, reply)
         try:
             self._send(reply, value)
         except BaseException as exc:
-            return self._error(req, reply, exc, phase)
+            return self._error(req, reply, exc)
         return 0
 
-    cdef int _error(self, Request req, Reply reply, object exc, int phase) except -1:
+    # errors ---------------------------------------------------------------------------
+
+    cdef int _error(self, Request req, Reply reply, object exc) except -1:
+        # The error handlers of the route's contexts, nearest first; one that
+        # raises passes its error to the next; the default renders the last.
         cdef RouteRecord record = req.record
-        if reply.sent or self.closed:
+        cdef int i
+        if reply._written or self.closed:
             if not isinstance(exc, _CancelledError):
                 self.server.logger.error("error after the reply was sent", exc_info=exc)
-            if reply.sent and self.stream_task is not None:
+            if reply._written and self.stream_task is not None:
                 self.transport.abort()
             return 0
+        reply.sent = False
+        handlers = record.error_handlers if record is not None else None
+        i = reply._error_depth
         reply._error_depth += 1
-        handler = None
-        if phase == PHASE_HANDLER:
-            handler = record.error_handler if record is not None else None
-            if handler is None:
-                handler = self.server.error_handler
-        if handler is not None and reply._error_depth == 1:
-            reply._status = 500 if reply._status < 400 else reply._status
-            return self._run_handler(req, reply, handler, (exc, req, reply), PHASE_ERROR_HANDLER)
+        if handlers is not None and i < len(<tuple>handlers):
+            reply._status = _error_status(exc)
+            return self._run(req, reply, (<tuple>handlers)[i], (exc, req, reply),
+                             PHASE_ERROR_HANDLER)
+        return self._write_error(req, reply, exc)
+
+    cdef int _write_error(self, Request req, Reply reply, object exc) except -1:
+        # on_error hooks see the error that is about to be sent back (they
+        # cannot change the reply), then the default error body is written.
+        cdef RouteRecord record = req.record
+        req._error = exc
+        if record is not None and record.on_error is not None and not req._on_error_ran:
+            req._on_error_ran = True
+            req._hook_i = 0
+            return self._on_error_next(req, reply)
         return self._default_error(req, reply, exc)
 
+    cdef int _on_error_next(self, Request req, Reply reply) except -1:
+        cdef tuple hooks = req.record.on_error
+        while req._hook_i < len(hooks):
+            fn = hooks[req._hook_i]
+            req._hook_i += 1
+            try:
+                result = fn(req, reply, req._error)
+                if PyCoro_CheckExact(result):
+                    return self._step(req, reply, result, PHASE_ON_ERROR)
+            except BaseException as exc:
+                self.server.logger.error("on_error hook failed", exc_info=exc)
+        if reply._written or self.closed:
+            return 0
+        return self._default_error(req, reply, req._error)
+
     cdef int _default_error(self, Request req, Reply reply, object exc) except -1:
-        cdef int status = 500
+        cdef int status = _error_status(exc)
         cdef bytes body
-        code = getattr(exc, "status_code", None)
-        if type(code) is int and 400 <= code <= 599:
-            status = code
         expected = isinstance(exc, _FastcoreError)
         if status >= 500 and not expected:
             self.server.logger.error("unhandled error in %s %s", req.method, req.url, exc_info=exc)
@@ -1378,50 +1650,110 @@ cdef class HttpProtocol:
         else:
             body = _error_body(status, message, err_code if isinstance(err_code, str) else None)
         reply._status = status
+        reply.sent = True
         if reply._headers is not None:
             reply._headers.pop("content-length", None)
         reply._ctype = None
         return self._write(reply, body, CT_JSON)
 
+    cdef int _run_simple_hooks(self, Request req, Reply reply, object hooks, str name) except -1:
+        # Hooks whose outcome changes nothing (on_timeout, on_request_abort):
+        # sync ones run now, async ones run on as tasks; errors are logged.
+        if hooks is None:
+            return 0
+        for fn in <tuple>hooks:
+            try:
+                result = fn(req) if name == "on_request_abort" else fn(req, reply)
+                if PyCoro_CheckExact(result):
+                    loop = self.server.loop or asyncio.get_event_loop()
+                    loop.create_task(result).add_done_callback(_log_task_error)
+            except BaseException as exc:
+                self.server.logger.error("%s hook failed", name, exc_info=exc)
+        return 0
+
     # writing ------------------------------------------------------------------------
 
     cdef int _send(self, Reply reply, object payload) except -1:
         # HOT PATH: bench/test_bench_protocol.py (inject /json)
+        cdef Request req = reply.request
         cdef object t = type(payload)
-        cdef object body
+        reply.sent = True
         if t is dict or t is list:
-            if reply._serializer is not None:
-                body = reply._serializer(payload)
-            elif reply.request.record.serializer is not None:
-                body = reply.request.record.serializer(payload)
-            else:
-                try:
-                    body = _orjson_dumps(payload)
-                except TypeError as exc:
-                    raise errors.FailedSerializationError(str(exc)) from exc
-            if type(body) is str:
-                body = (<str>body).encode("utf-8")
-            return self._write(reply, body, CT_JSON)
+            if req.record.pre_serialization is not None:
+                req._hook_i = 0
+                return self._serialize_next(req, reply, payload)
+            return self._emit(reply, self._serialize(reply, payload), CT_JSON)
         if t is str:
-            return self._write(reply, (<str>payload).encode("utf-8"), CT_TEXT)
+            return self._emit(reply, (<str>payload).encode("utf-8"), CT_TEXT)
         if t is bytes:
-            return self._write(reply, payload, CT_OCTET)
+            return self._emit(reply, payload, CT_OCTET)
         if payload is None:
-            return self._write(reply, None, CT_NONE)
+            return self._emit(reply, None, CT_NONE)
         if t is bytearray or t is memoryview:
-            return self._write(reply, bytes(payload), CT_OCTET)
+            return self._emit(reply, bytes(payload), CT_OCTET)
+        if isinstance(payload, BaseException):
+            # reply.send(error) renders the error, as raising it would.
+            reply.sent = False
+            return self._error(req, reply, payload)
         if hasattr(payload, "__aiter__"):
             return self._stream(reply, payload, CT_OCTET)
+        if req.record.pre_serialization is not None:
+            req._hook_i = 0
+            return self._serialize_next(req, reply, payload)
+        return self._emit(reply, self._serialize(reply, payload), CT_JSON)
+
+    cdef bytes _serialize(self, Reply reply, object payload):
+        # The reply's serializer, else the route's compiled one, else orjson.
         if reply._serializer is not None:
             body = reply._serializer(payload)
-            if type(body) is str:
-                body = (<str>body).encode("utf-8")
-            return self._write(reply, body, CT_JSON)
-        try:
-            body = _orjson_dumps(payload)
-        except TypeError as exc:
-            raise errors.FailedSerializationError(str(exc)) from exc
-        return self._write(reply, body, CT_JSON)
+        elif reply.request.record.serializer is not None:
+            body = reply.request.record.serializer(payload)
+        else:
+            try:
+                return _orjson_dumps(payload)
+            except TypeError as exc:
+                raise errors.FailedSerializationError(str(exc)) from exc
+        if type(body) is str:
+            return (<str>body).encode("utf-8")
+        return bytes(body)
+
+    cdef int _serialize_next(self, Request req, Reply reply, object payload) except -1:
+        # pre_serialization hooks, each returning the payload to serialize.
+        cdef tuple hooks = req.record.pre_serialization
+        while req._hook_i < len(hooks):
+            fn = hooks[req._hook_i]
+            req._hook_i += 1
+            payload = fn(req, reply, payload)
+            if PyCoro_CheckExact(payload):
+                return self._step(req, reply, payload, PHASE_SERIALIZATION)
+        if type(payload) is str:
+            return self._emit(reply, (<str>payload).encode("utf-8"), CT_TEXT)
+        if type(payload) is bytes:
+            return self._emit(reply, payload, CT_OCTET)
+        return self._emit(reply, self._serialize(reply, payload), CT_JSON)
+
+    cdef int _emit(self, Reply reply, object body, bytes ctype) except -1:
+        cdef Request req = reply.request
+        if req.record.on_send is not None:
+            req._hook_i = 0
+            req._send_ctype = ctype
+            return self._on_send_next(req, reply, body)
+        return self._write(reply, body, ctype)
+
+    cdef int _on_send_next(self, Request req, Reply reply, object payload) except -1:
+        # on_send hooks see the serialized payload and may replace it.
+        cdef tuple hooks = req.record.on_send
+        while req._hook_i < len(hooks):
+            fn = hooks[req._hook_i]
+            req._hook_i += 1
+            payload = fn(req, reply, payload)
+            if PyCoro_CheckExact(payload):
+                return self._step(req, reply, payload, PHASE_ON_SEND)
+        if type(payload) is str:
+            payload = (<str>payload).encode("utf-8")
+        elif payload is not None and type(payload) is not bytes:
+            payload = bytes(payload)
+        return self._write(reply, payload, req._send_ctype)
 
     cdef int _write(self, Reply reply, object body, bytes ctype) except -1:
         # HOT PATH: bench/test_bench_protocol.py (inject /json)
@@ -1433,6 +1765,8 @@ cdef class HttpProtocol:
         cdef bytes ctype_line = ctype
         cdef Py_ssize_t length
         cdef bint with_body = True
+        if reply._written or self.closed:
+            return 0
         keep = (req.keep_alive and not self.no_more and not server.closing
                 and not (server.max_requests_per_socket > 0
                          and self.nrequests >= server.max_requests_per_socket))
@@ -1460,6 +1794,8 @@ cdef class HttpProtocol:
         if req.is_head:
             with_body = False
         reply.sent = True
+        reply._written = True
+        req._answered = True
         if with_body and length > JOIN_LIMIT:
             self._out(build_response(status_line(status), headers, ctype_line, length,
                                      CONN_KEEP if keep else CONN_CLOSE, None))
@@ -1468,7 +1804,38 @@ cdef class HttpProtocol:
             self._out(build_response(status_line(status), headers, ctype_line, length,
                                      CONN_KEEP if keep else CONN_CLOSE,
                                      body if with_body else None))
+        self._responded(req, reply)
         return self._finish(req, keep)
+
+    cdef int _responded(self, Request req, Reply reply) except -1:
+        # After the last byte was handed to the transport: the completion log
+        # line and on_response hooks, which cannot change anything any more.
+        cdef Server server = self.server
+        if reply._timer is not None:
+            reply._timer.cancel()
+            reply._timer = None
+        if req._logged and server.request_logger is not None:
+            try:
+                server.request_logger.completed(req, reply)
+            except BaseException as exc:
+                server.logger.error("request logging failed", exc_info=exc)
+        if req.record is not None and req.record.on_response is not None:
+            req._resp_i = 0
+            self._on_response_next(req, reply)
+        return 0
+
+    cdef int _on_response_next(self, Request req, Reply reply) except -1:
+        cdef tuple hooks = req.record.on_response
+        while req._resp_i < len(hooks):
+            fn = hooks[req._resp_i]
+            req._resp_i += 1
+            try:
+                result = fn(req, reply)
+                if PyCoro_CheckExact(result):
+                    return self._step(req, reply, result, PHASE_RESPONSE)
+            except BaseException as exc:
+                self.server.logger.error("on_response hook failed", exc_info=exc)
+        return 0
 
     cdef int _stream(self, Reply reply, object source, bytes ctype) except -1:
         # Chunked transfer coding (RFC 9112 §7.1), paced by the transport.
@@ -1486,17 +1853,19 @@ cdef class HttpProtocol:
         if reply._ctype is not None:
             ctype_line = ("content-type: %s\r\n" % reply._ctype).encode("latin-1")
         reply.sent = True
+        reply._written = True
         self._out(build_response(status_line(reply._status),
                                  headers + b"transfer-encoding: chunked\r\n", ctype_line, -1,
                                  CONN_KEEP if keep else CONN_CLOSE, None))
         if req.is_head:
+            self._responded(req, reply)
             return self._finish(req, keep)
         self._flush_now()
         loop = self.server.loop or asyncio.get_event_loop()
-        self.stream_task = loop.create_task(self._pump(req, source, keep))
+        self.stream_task = loop.create_task(self._pump(req, reply, source, keep))
         return 0
 
-    async def _pump(self, Request req, source, bint keep):
+    async def _pump(self, Request req, Reply reply, source, bint keep):
         try:
             async for chunk in source:
                 if self.closed:
@@ -1530,7 +1899,9 @@ cdef class HttpProtocol:
         self.stream_task = None
         if self.closed:
             return
+        req._answered = True
         self.transport.write(b"0\r\n\r\n")
+        self._responded(req, reply)
         self._finish(req, keep)
         self._flush()
 

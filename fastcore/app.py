@@ -118,7 +118,7 @@ class App:
         for m in methods:
             record = RouteRecord(m, url, handler, body_limit=-1 if body_limit is None else body_limit,
                                  config=dict(config or {}), context=self)
-            record.error_handler = error_handler
+            record.error_handlers = (error_handler,) if error_handler is not None else None
             self._router.on(m, url, record, dict(constraints) if constraints else None)
             self._records.append(record)
         return self
