@@ -1005,8 +1005,14 @@ cdef class HttpProtocol:
             self._route(req)
         record = req.record
         limit = server.body_limit
-        if record is not None and record.body_limit >= 0:
-            limit = record.body_limit
+        if record is not None:
+            if record.body_limit >= 0:
+                limit = record.body_limit
+            if record.parsers is not None and req._ctype is not None:
+                # A parser's own body_limit wins for the bodies it parses.
+                parser = record.parsers.match(req._ctype.decode("latin-1"))
+                if parser is not None and parser.body_limit is not None:
+                    limit = parser.body_limit
         req._body_limit = limit
         if req._clen > limit:
             # Refused from the declared length alone, before reading the body.
@@ -1033,12 +1039,13 @@ cdef class HttpProtocol:
             raise _Abort()
         if self.body_left > 0:
             self.body_left -= n
-        if req.body is None:
-            req.body = body
-        elif type(req.body) is list:
-            req.body.append(body)
+        # Raw bytes gather in raw_body; body is set by the parser (SPEC §3).
+        if req.raw_body is None:
+            req.raw_body = body
+        elif type(req.raw_body) is list:
+            req.raw_body.append(body)
         else:
-            req.body = [req.body, body]
+            req.raw_body = [req.raw_body, body]
 
     def on_message_complete(self):
         cdef Request req = self.req
@@ -1047,9 +1054,8 @@ cdef class HttpProtocol:
         self.head_size = 0
         self.head_seen = 0
         self.body_left = -1
-        if type(req.body) is list:
-            req.body = b"".join(req.body)
-        req.raw_body = req.body
+        if type(req.raw_body) is list:
+            req.raw_body = b"".join(req.raw_body)
         if req._held_left > 0:
             self.held = req
             return
@@ -1064,10 +1070,9 @@ cdef class HttpProtocol:
         if take > 0:
             part = bytes(data[:take])
             req._held_left -= take
-            req.body = part if req.body is None else req.body + part
+            req.raw_body = part if req.raw_body is None else req.raw_body + part
         if req._held_left == 0:
             self.held = None
-            req.raw_body = req.body
             self.deadline = 0
             self.deadline_kind = DL_NONE
             self.batching = True
@@ -1344,7 +1349,7 @@ cdef class HttpProtocol:
                 elif stage == S_PARSE:
                     req._stage = S_PRE_VALIDATION
                     req._hook_i = 0
-                    if (req.body is not None or req._clen == 0) and not record.is_not_found:
+                    if (req.raw_body is not None or req._clen == 0) and not record.is_not_found:
                         if self._parse_body(req, reply):
                             return 0  # an async parser is running
                     continue
@@ -1384,7 +1389,7 @@ cdef class HttpProtocol:
         # Returns 1 when an async parser took over (it resumes _advance).
         cdef bytes ctype = req._ctype
         cdef object parsers = req.record.parsers
-        body = req.body
+        body = req.raw_body
         if body is None:
             body = b""
         if ctype is None:
