@@ -1,15 +1,19 @@
 """fastcore: Fastify's design for Python, with the hot path compiled in Cython."""
 from . import errors
 from ._version import __version__
+from .boot import plugin
 from .errors import FastcoreError, HTTPError
 
-__all__ = ["App", "FastcoreError", "HTTPError", "errors", "__version__"]
+__all__ = ["App", "Context", "FastcoreError", "HTTPError", "errors", "plugin", "__version__"]
 
 
 def __getattr__(name):
-    # App pulls in the compiled modules; importing it lazily keeps
+    # App and Context pull in the compiled modules; importing them lazily keeps
     # ``import fastcore.errors`` cheap and usable on its own.
     if name == "App":
         from .app import App
         return App
+    if name == "Context":
+        from .context import Context
+        return Context
     raise AttributeError(f"module 'fastcore' has no attribute {name!r}")

@@ -1,27 +1,33 @@
-"""The App: options, route registration, the ready barrier, listen/close, inject.
+"""The App: the root context, its options, the ready barrier, listen/close, inject.
 
-Registration is plain Python and happens once. Each route becomes a
-``RouteRecord`` (``_protocol.pyx``) inserted into the compiled router at once,
-so a duplicate is reported by the call that causes it. ``ready()`` finishes
-the blueprint (HEAD routes for GET routes) and locks it; after that the
+Registration methods live on :class:`~fastcore.context.Context`, which the App
+extends: each route becomes a ``RouteRecord`` (``_protocol.pyx``) inserted
+into the compiled router at once, so a duplicate is reported by the call that
+causes it. ``ready()`` boots the queued plugins (``boot.py``), locks the
+blueprint, then finishes every record from its context (flattened hook
+tuples, error-handler chain, parsers), adds HEAD routes for GET routes, builds
+the not-found resolver, and runs the ``on_ready`` hooks. After that the
 request path only reads records.
 """
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Callable
 
 from . import errors
 from ._protocol import RouteRecord, Server
 from ._router import Router
-from ._version import __version__
+from .boot import PluginNode, load_queue
+from .context import Context, RouteEntry
+from .context import HTTP_METHODS, SUPPORTED_METHODS  # noqa: F401  (re-exported)
+from .hooks import LIFECYCLE_HOOKS, call_hook, run_logged
 from .inject import inject_request
 from .options import validate_options
 
-HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE")
-SUPPORTED_METHODS = frozenset(HTTP_METHODS + (
-    "CONNECT", "SEARCH", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK",
-    "UNLOCK", "REPORT", "MKCALENDAR", "QUERY"))
+
+def _no_plugin(app, opts):
+    return None
 
 
 def _default_not_found(request, reply):
@@ -29,7 +35,7 @@ def _default_not_found(request, reply):
             "error": "Not Found", "statusCode": 404}
 
 
-class App:
+class App(Context):
     """The root of a fastcore application."""
 
     def __init__(self, *, logger=False, disable_request_logging=False, body_limit=1_048_576,
@@ -51,125 +57,77 @@ class App:
             ignore_trailing_slash=opts["ignore_trailing_slash"],
             ignore_duplicate_slashes=opts["ignore_duplicate_slashes"],
             max_param_length=opts["max_param_length"])
-        self._records: list[RouteRecord] = []
+        # The app-wide registries every context writes into.
+        self._route_entries: list[RouteEntry] = []
+        self._contexts: list[Context] = []
+        self._lifecycle_hooks: dict[str, list[tuple[Context, Callable]]] = {
+            name: [] for name in LIFECYCLE_HOOKS}
+        self._not_found_handlers: dict[str, tuple[Context, Callable, dict]] = {}
+        # The root of the plugin tree: its queue is what register() on the app fills.
+        self._root_node = PluginNode(_no_plugin, {}, "", None, name="root")
+        self._started = False
+        self._boot_error: BaseException | None = None
+        Context.__init__(self, self, None, "", "root")
+        self._contexts.append(self)
+        self._node = self._root_node
+        self._root_node.context = self
         self._not_found = RouteRecord("*", "*", _default_not_found, context=self,
                                       is_not_found=True)
-        self._started = False
+        self._not_found_resolver: Callable[[str], RouteRecord] | None = None
         self._booting: asyncio.Task | None = None
         self._state: Server | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self._closing: asyncio.Task | None = None
         self._sync_loop: asyncio.AbstractEventLoop | None = None
 
-    # -- introspection -----------------------------------------------------------
     @property
-    def version(self) -> str:
-        return __version__
-
-    @property
-    def initial_config(self) -> dict[str, Any]:
-        """The validated options (a copy)."""
-        return dict(self._options)
-
-    @property
-    def routes(self) -> tuple:
-        """The registered routes as ``(method, url, constraints)`` tuples."""
-        return tuple((m, p, c) for m, p, c, _ in self._router.routes())
-
-    def has_route(self, method: str, url: str, constraints: dict | None = None) -> bool:
-        return self._router.has_route(method.upper(), url, constraints)
-
-    def print_routes(self) -> str:
-        return self._router.print_routes()
-
-    # -- registration -------------------------------------------------------------
-    def _check_open(self, method_name: str) -> None:
-        if self._started:
-            raise errors.InstanceAlreadyStartedError(
-                'Cannot call "%s" when fastcore instance is already started!' % method_name)
-
-    def route(self, method: str | list[str] = "GET", url: str | None = None,
-              handler: Callable | None = None, *, constraints: dict | None = None,
-              body_limit: int | None = None, config: dict | None = None,
-              error_handler: Callable | None = None):
-        """Declare a route; without ``handler`` it works as a decorator."""
-        if handler is None:
-            def decorate(fn):
-                self.route(method, url, fn, constraints=constraints, body_limit=body_limit,
-                           config=config, error_handler=error_handler)
-                return fn
-            return decorate
-        self._check_open("route")
-        methods = [method] if isinstance(method, str) else list(method)
-        if not isinstance(url, str) or not url.startswith(("/", "*")):
-            raise errors.InvalidRouteError("The route url must be a str starting with '/': %r" % (url,))
-        if not callable(handler):
-            raise errors.RouteMissingHandlerError(
-                "Missing handler function for %s:%s route." % ("/".join(map(str, methods)), url))
-        if body_limit is not None and (not isinstance(body_limit, int) or isinstance(body_limit, bool)
-                                       or body_limit <= 0):
-            raise errors.InvalidRouteError("body_limit must be a positive int, got %r" % (body_limit,))
-        if error_handler is not None and not callable(error_handler):
-            raise errors.InvalidRouteError("error_handler must be callable")
-        methods = [str(m).upper() for m in methods]
-        for m in methods:
-            if m not in SUPPORTED_METHODS:
-                raise errors.RouteMethodNotSupportedError("%s method is not supported." % m)
-        for m in methods:
-            record = RouteRecord(m, url, handler, body_limit=-1 if body_limit is None else body_limit,
-                                 config=dict(config or {}), context=self)
-            record.error_handlers = (error_handler,) if error_handler is not None else None
-            self._router.on(m, url, record, dict(constraints) if constraints else None)
-            self._records.append(record)
-        return self
-
-    def _shorthand(self, method, url, handler, options):
-        if handler is None:
-            return self.route(method, url, None, **options)
-        return self.route(method, url, handler, **options)
-
-    def get(self, url, handler=None, **options):
-        return self._shorthand("GET", url, handler, options)
-
-    def post(self, url, handler=None, **options):
-        return self._shorthand("POST", url, handler, options)
-
-    def put(self, url, handler=None, **options):
-        return self._shorthand("PUT", url, handler, options)
-
-    def patch(self, url, handler=None, **options):
-        return self._shorthand("PATCH", url, handler, options)
-
-    def delete(self, url, handler=None, **options):
-        return self._shorthand("DELETE", url, handler, options)
-
-    def head(self, url, handler=None, **options):
-        return self._shorthand("HEAD", url, handler, options)
-
-    def options(self, url, handler=None, **options):
-        return self._shorthand("OPTIONS", url, handler, options)
-
-    def trace(self, url, handler=None, **options):
-        return self._shorthand("TRACE", url, handler, options)
-
-    def all(self, url, handler=None, **options):
-        return self._shorthand(list(HTTP_METHODS), url, handler, options)
+    def addresses(self) -> list[tuple]:
+        """The socket addresses the app listens on."""
+        return [s.getsockname() for srv in self._servers for s in srv.sockets]
 
     # -- lifecycle ----------------------------------------------------------------
     async def ready(self) -> "App":
         """Boot once; concurrent and repeated calls share the same outcome."""
-        if self._started and self._booting is None:
+        task = self._booting
+        if task is not None and task.done() and not task.cancelled():
+            task.result()           # re-raises the boot's failure, if it failed
             return self
         loop = asyncio.get_running_loop()
-        if self._booting is None or self._booting.get_loop() is not loop:
-            self._booting = loop.create_task(self._boot())
-        await asyncio.shield(self._booting)
+        if task is None or task.done():
+            # A boot cancelled with its event loop resumes where it stopped.
+            task = self._booting = loop.create_task(self._boot())
+        elif task.get_loop() is not loop:
+            raise RuntimeError("ready() is already running in another event loop")
+        elif task is asyncio.current_task():
+            raise RuntimeError("ready() cannot be awaited while booting (from a plugin "
+                               "or an on_ready hook): it would wait for itself")
+        await asyncio.shield(task)
         return self
 
     async def _boot(self) -> None:
-        if not self._started:
-            self._expose_head_routes()
-            self._started = True
+        if self._started:
+            return
+        if self._boot_error is not None:
+            raise self._boot_error
+        started = time.perf_counter()
+        try:
+            await load_queue(self._root_node, self)
+        finally:
+            self._root_node.elapsed = time.perf_counter() - started
+        self._started = True
+        self._finalize()
+        for _, fn in self._lifecycle_hooks["on_ready"]:
+            await call_hook(fn)
+
+    def _finalize(self) -> None:
+        """Complete every record from its context; runs once, with the blueprint locked."""
+        for context in self._contexts:          # creation order: parents first
+            context._freeze()
+        for entry in self._route_entries:
+            entry.context._complete_record(entry.record, entry.hooks,
+                                           entry.options.get("error_handler"))
+        self._expose_head_routes()
+        self._build_not_found()
 
     def _expose_head_routes(self) -> None:
         if not self._options["expose_head_routes"]:
@@ -179,27 +137,53 @@ class App:
             if method == "GET" and not self._router.has_route("HEAD", url, constraints):
                 self._router.on("HEAD", url, record, constraints)
 
+    def _build_not_found(self) -> None:
+        """Not-found records per prefix, and the resolver picking the deepest match."""
+        table = []
+        for prefix, (context, handler, hooks) in self._not_found_handlers.items():
+            record = RouteRecord("*", "*", handler, context=context, is_not_found=True)
+            context._complete_record(record, hooks, None)
+            if prefix:
+                table.append((prefix, record))
+            else:
+                self._not_found = record
+        if "" not in self._not_found_handlers:
+            self._complete_record(self._not_found, {}, None)
+        if table:
+            table.sort(key=lambda item: len(item[0]), reverse=True)
+            self._not_found_resolver = _prefix_resolver(
+                table, self._not_found, self._options["case_sensitive"])
+
     def _runtime(self, loop: asyncio.AbstractEventLoop) -> Server:
         """The connection state shared by sockets and inject, bound to ``loop``."""
         state = self._state
         if state is None:
-            opts = self._options
-            state = Server(
-                self._router, self._not_found, loop=loop,
-                max_header_size=opts["max_header_size"], body_limit=opts["body_limit"],
-                header_timeout=float(opts["header_timeout"]),
-                request_timeout=float(opts["request_timeout"]),
-                keep_alive_timeout=float(opts["keep_alive_timeout"]),
-                connection_timeout=float(opts["connection_timeout"]),
-                handler_timeout=float(opts["handler_timeout"]),
-                max_requests_per_socket=opts["max_requests_per_socket"],
-                max_connections=opts["max_connections"],
-                return_503_on_closing=opts["return_503_on_closing"],
-                expose_errors=opts["expose_errors"], ssl=opts["ssl"])
-            self._state = state
+            state = self._state = self._new_server(loop)
         if state.loop is not loop and not self._servers:
             state.loop = loop
         state.start(loop)
+        return state
+
+    def _new_server(self, loop: asyncio.AbstractEventLoop) -> Server:
+        opts = self._options
+        state = Server(
+            self._router, self._not_found, loop=loop,
+            max_header_size=opts["max_header_size"], body_limit=opts["body_limit"],
+            header_timeout=float(opts["header_timeout"]),
+            request_timeout=float(opts["request_timeout"]),
+            keep_alive_timeout=float(opts["keep_alive_timeout"]),
+            connection_timeout=float(opts["connection_timeout"]),
+            handler_timeout=float(opts["handler_timeout"]),
+            max_requests_per_socket=opts["max_requests_per_socket"],
+            max_connections=opts["max_connections"],
+            return_503_on_closing=opts["return_503_on_closing"],
+            expose_errors=opts["expose_errors"], ssl=opts["ssl"])
+        state.not_found_resolver = self._not_found_resolver
+        state.rewrite_url = opts["rewrite_url"]
+        state.framework_errors = opts["framework_errors"]
+        header = opts["request_id_header"]
+        state.request_id_header = header.lower() if header else None
+        state.gen_req_id = opts["gen_req_id"]
         return state
 
     async def listen(self, host: str = "127.0.0.1", port: int = 3000, backlog: int = 1024,
@@ -219,21 +203,25 @@ class App:
         self._servers.append(server)
         bound = server.sockets[0].getsockname()
         shown = "[%s]" % bound[0] if ":" in bound[0] else bound[0]
+        await run_logged("on_listen", self._lifecycle_hooks["on_listen"], with_context=False)
         return "%s://%s:%d" % ("https" if state.ssl is not None else "http", shown, bound[1])
 
-    @property
-    def addresses(self) -> list[tuple]:
-        """The socket addresses the app listens on."""
-        return [s.getsockname() for srv in self._servers for s in srv.sockets]
-
     async def close(self) -> None:
-        """Stop accepting, let in-flight requests finish, close sockets. Idempotent."""
+        """pre_close hooks, stop accepting, let in-flight requests finish, close
+        sockets, then on_close hooks in reverse order. Idempotent."""
+        task = self._closing
+        if task is not None and task.done():
+            return task.result()
         loop = asyncio.get_running_loop()
-        if self._closing is None or self._closing.get_loop() is not loop:
-            self._closing = loop.create_task(self._close())
-        await asyncio.shield(self._closing)
+        if task is None:
+            task = self._closing = loop.create_task(self._close())
+        elif task.get_loop() is not loop:
+            raise RuntimeError("close() is already running in another event loop")
+        await asyncio.shield(task)
 
     async def _close(self) -> None:
+        hooks = self._lifecycle_hooks
+        await run_logged("pre_close", hooks["pre_close"], with_context=False)
         for server in self._servers:
             server.close()
         state = self._state
@@ -243,6 +231,7 @@ class App:
             await state.wait_closed()
         for server in self._servers:
             await server.wait_closed()
+        await run_logged("on_close", reversed(hooks["on_close"]), with_context=True)
 
     def run(self, host: str = "127.0.0.1", port: int = 3000, workers: int = 1,
             backlog: int = 1024) -> None:
@@ -265,3 +254,21 @@ class App:
         if self._sync_loop is None:
             self._sync_loop = asyncio.new_event_loop()
         return self._sync_loop.run_until_complete(self.inject(method, url, **kwargs))
+
+
+def _prefix_resolver(table: list[tuple[str, RouteRecord]], fallback: RouteRecord,
+                     case_sensitive: bool) -> Callable[[str], RouteRecord]:
+    """``resolve(path)``: the record of the longest prefix that is ``path`` or a
+    leading run of its segments (``/v1`` matches ``/v1`` and ``/v1/x``, not
+    ``/v10``), else ``fallback``. Called for unmatched requests only."""
+    if not case_sensitive:
+        table = [(prefix.lower(), record) for prefix, record in table]
+
+    def resolve(path: str) -> RouteRecord:
+        if not case_sensitive:
+            path = path.lower()
+        for prefix, record in table:
+            if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+                return record
+        return fallback
+    return resolve
