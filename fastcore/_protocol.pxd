@@ -92,6 +92,7 @@ cdef class Request:
     cdef object _error
     cdef bytes _send_ctype
     cdef bint _on_error_ran
+    cdef bint _error_rendered
     cdef bint _logged
     cdef bint _answered
     cdef object _proxy

@@ -825,11 +825,12 @@ cdef class HttpProtocol:
         self.no_more = True
         self.server._connection_lost(self)
         req = self.current
-        if req is not None and not req._answered:
+        if req is not None and not req._answered and not req.is_aborted:
             self._aborted(req)
         if self.queue:
             for req in self.queue:
-                self._aborted(req)
+                if not req.is_aborted:
+                    self._aborted(req)
             self.queue = None
         if self.stream_task is not None:
             self.stream_task.cancel()
@@ -844,9 +845,16 @@ cdef class HttpProtocol:
             self._run_simple_hooks(req, None, req.record.on_request_abort, "on_request_abort")
 
     def eof_received(self):
-        # The client closed its sending side: answer what was received, then close.
+        # The client closed its sending side. Like Node, that aborts what is in
+        # flight (on_request_abort, request.is_aborted); unlike Node the answers
+        # are still written, for clients that only half-closed. Then close.
+        cdef Request req
         self.no_more = True
         if self.current is not None or self.queue:
+            if self.current is not None and not self.current._answered:
+                self._aborted(self.current)
+            for req in self.queue or ():
+                self._aborted(req)
             return True
         return False
 
@@ -1659,7 +1667,11 @@ cdef class HttpProtocol:
         if reply._headers is not None:
             reply._headers.pop("content-length", None)
         reply._ctype = None
-        return self._write(reply, body, CT_JSON)
+        if req._error_rendered:
+            # on_send failed on the error reply itself: write it as it is.
+            return self._write(reply, body, CT_JSON)
+        req._error_rendered = True
+        return self._emit(reply, body, CT_JSON)
 
     cdef int _run_simple_hooks(self, Request req, Reply reply, object hooks, str name) except -1:
         # Hooks whose outcome changes nothing (on_timeout, on_request_abort):

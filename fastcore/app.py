@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 from typing import Any, Callable
 
 from . import errors
@@ -23,7 +24,9 @@ from .context import Context, RouteEntry
 from .context import HTTP_METHODS, SUPPORTED_METHODS  # noqa: F401  (re-exported)
 from .hooks import LIFECYCLE_HOOKS, call_hook, run_logged
 from .inject import inject_request
+from .logging import RequestLogger, build_logger
 from .options import validate_options
+from .proxy import make_trust, resolve
 
 
 def _no_plugin(app, opts):
@@ -34,6 +37,11 @@ def _default_not_found(request, reply):
     return {"message": "Route %s:%s not found" % (request.method, request.url),
             "error": "Not Found", "statusCode": 404}
 
+
+
+def _addressing(trust, scheme, request):
+    """``(ip, ips, hostname, protocol)`` of a request behind trusted proxies."""
+    return resolve(trust, request.remote_address, request.headers, scheme)
 
 class App(Context):
     """The root of a fastcore application."""
@@ -52,6 +60,8 @@ class App(Context):
         del given["self"]
         self._options = validate_options(given)
         opts = self._options
+        self._logger = build_logger(opts["logger"])
+        self._trust = make_trust(opts["trust_proxy"])
         self._router = Router(
             case_sensitive=opts["case_sensitive"],
             ignore_trailing_slash=opts["ignore_trailing_slash"],
@@ -184,6 +194,13 @@ class App(Context):
         header = opts["request_id_header"]
         state.request_id_header = header.lower() if header else None
         state.gen_req_id = opts["gen_req_id"]
+        if self._logger is not None:
+            state.logger = self._logger
+            state.request_logger = RequestLogger(self._logger, opts["request_id_log_label"],
+                                                 opts["disable_request_logging"])
+        if self._trust is not None:
+            state.trust_proxy = partial(_addressing, self._trust,
+                                        "https" if opts["ssl"] is not None else "http")
         return state
 
     async def listen(self, host: str = "127.0.0.1", port: int = 3000, backlog: int = 1024,

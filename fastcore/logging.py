@@ -264,7 +264,7 @@ class RequestLogger:
             "url": request.url,
             "hostname": request.hostname,
             "remoteAddress": request.ip,
-            "remotePort": getattr(request, "port", None),
+            "remotePort": getattr(request, "remote_port", None),
         }
         logger.info("incoming request", extra={
             "bindings": {self.label: request.id}, "fields": {"req": req}})

@@ -25,7 +25,7 @@ class FakeRequest:
         self.hostname = hostname
         self.ip = ip
         if port is not None:
-            self.port = port
+            self.remote_port = port
 
 
 class FakeReply:
