@@ -63,6 +63,12 @@ cdef class Server:
     cdef void _connection_lost(self, HttpProtocol proto)
 
 
+cdef class FirstStep:
+    cdef public object task
+    cdef object _loop
+    cdef int _cancel_requests
+
+
 cdef class Request:
     cdef dict __dict__
     cdef public HttpProtocol proto
@@ -132,6 +138,7 @@ cdef class HttpProtocol:
     cdef Request req
     cdef Request current
     cdef Request held
+    cdef FirstStep stand_in
     cdef list queue
     cdef object url
     cdef object stream_task

@@ -228,6 +228,35 @@ CtpInvalidParseTypeError = _define(
     "FC_ERR_CTP_INVALID_PARSE_TYPE", 500, "The body parser can parse as 'bytes' or 'str' only",
     "add_content_type_parser() got a parse_as other than 'bytes' or 'str'.")
 
+# --- schemas ------------------------------------------------------------------------
+class SchemaValidationError(FastcoreError):
+    """Input failed a route schema: ``.validation`` lists the failures
+    (``instance_path``, ``keyword``, ``message``, ``params``) and
+    ``.validation_context`` names the part (body, querystring, params, headers)."""
+
+    code = "FC_ERR_VALIDATION"
+    status_code = 400
+    default_message = "Validation failed"
+
+    def __init__(self, message: str | None = None, validation: list | None = None,
+                 validation_context: str | None = None) -> None:
+        super().__init__(message)
+        self.validation = validation if validation is not None else []
+        self.validation_context = validation_context
+
+
+CODES["FC_ERR_VALIDATION"] = SchemaValidationError
+__all__.append("SchemaValidationError")
+SchemaRefNotFoundError = _define(
+    "FC_ERR_SCHEMA_REF_NOT_FOUND", 500, "Schema reference not found",
+    "A $ref names a schema that was not added with add_schema (raised by ready()).")
+SchemaDuplicateError = _define(
+    "FC_ERR_SCHEMA_DUPLICATE", 500, "Schema with this $id already present",
+    "add_schema() got an $id already used in this context.")
+SchemaMissingIdError = _define(
+    "FC_ERR_SCHEMA_MISSING_ID", 500, "Schema is missing an $id",
+    "add_schema() got a schema without an $id.")
+
 # --- logging ------------------------------------------------------------------------
 LogInvalidLoggerError = _define(
     "FC_ERR_LOG_INVALID_LOGGER", 500, "Invalid logger",
