@@ -209,6 +209,8 @@ class App(Context):
         await self.ready()
         if self._closing is not None:
             raise errors.InstanceAlreadyStartedError("Cannot listen on a closed instance")
+        if self._servers:
+            raise errors.InstanceAlreadyListeningError()
         loop = asyncio.get_running_loop()
         state = self._runtime(loop)
         kwargs = {"backlog": backlog, "ssl": state.ssl}

@@ -201,3 +201,15 @@ def test_workers_share_the_port_and_a_dead_worker_is_replaced():
     for pid in survivors | {replacement}:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_listen_twice_raises_already_listening():
+    async def main():
+        app = make_app()
+        await app.listen(port=0)
+        try:
+            with pytest.raises(fastcore.errors.InstanceAlreadyListeningError):
+                await app.listen(port=0)
+        finally:
+            await app.close()
+    asyncio.run(main())
