@@ -17,20 +17,31 @@ PRICES = [
     for i in range(20)
 ]
 
-app = fastcore.App(logger=False)
+def build_app(on_request_hooks: int = 0) -> fastcore.App:
+    """The workload app; ``on_request_hooks`` adds that many no-op root hooks."""
+    app = fastcore.App(logger=False)
+    for _ in range(on_request_hooks):
+        app.add_hook("on_request", _noop_hook)
+    app.get("/json", hello)
+    app.get("/prices", prices)
+    app.post("/order", order)
+    app.get("/users/:id", user)
+    return app
 
 
-@app.get("/json")
+def _noop_hook(request, reply):
+    return None
+
+
+
 async def hello(request, reply):
     return {"hello": "world"}
 
 
-@app.get("/prices")
 async def prices(request, reply):
     return PRICES
 
 
-@app.post("/order")
 async def order(request, reply):
     body = request.body
     if not isinstance(body, dict):
@@ -41,10 +52,12 @@ async def order(request, reply):
     return body
 
 
-@app.get("/users/:id")
 async def user(request, reply):
     try:
         user_id = int(request.params["id"])
     except ValueError:
         raise fastcore.errors.BadRequest("params/id must be integer") from None
     return {"id": user_id, "fields": request.query.get("fields")}
+
+
+app = build_app()

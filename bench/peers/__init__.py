@@ -25,6 +25,7 @@ port from the environment::
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -67,5 +68,21 @@ PEERS: dict[str, Server] = {
               "--http", "httptools", "--loop", "uvloop",
               "--no-access-log", "--log-level", "warning"),
         packages=("uvicorn", "httptools", "uvloop", "orjson"),
+    ),
+    # fastcore itself, varied: the workload app with 5 no-op on_request hooks,
+    # and a reference build (a checkout of an earlier commit, built in place,
+    # named by FASTCORE_REF_ROOT) to compare one revision with another.
+    "fastcore-hooks": Server(
+        name="fastcore-hooks",
+        argv=("{python}", "-m", "fastcore", "run", "bench.app_hooks:app",
+              "--host", "{host}", "--port", "{port}"),
+        packages=("fastcore-http",),
+    ),
+    "fastcore-ref": Server(
+        name="fastcore-ref",
+        argv=("{python}", "-m", "fastcore", "run", "bench.app:app",
+              "--host", "{host}", "--port", "{port}"),
+        cwd=os.environ.get("FASTCORE_REF_ROOT", "{root}"),
+        packages=("fastcore-http",),
     ),
 }
