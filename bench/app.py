@@ -1,9 +1,9 @@
 """The standard benchmark workload (shared/bench/WORKLOAD.md) as a fastcore app.
 
 Start it with ``python -m fastcore run bench.app:app --host 127.0.0.1 --port 3000``.
-Routes 2 (/prices) and 3 (/order) are declared with schemas once schema
-support lands; here /prices is served by the plain JSON path and /order
-checks its body by hand, so that every route answers.
+Route 1 (/json) takes the plain JSON path; /prices is written by the compiled
+response serializer; /order's body and /users/:id's params and querystring
+are validated (and coerced) by their schemas.
 """
 import fastcore
 
@@ -17,21 +17,51 @@ PRICES = [
     for i in range(20)
 ]
 
+PRICES_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "symbol": {"type": "string"},
+            "bid": {"type": "number"},
+            "ask": {"type": "number"},
+            "ts": {"type": "integer"},
+            "venue": {"type": "string"},
+        },
+    },
+}
+
+ORDER_SCHEMA = {
+    "type": "object",
+    "required": ["symbol", "side", "qty", "price"],
+    "properties": {
+        "symbol": {"type": "string", "minLength": 1, "maxLength": 16},
+        "side": {"type": "string", "enum": ["buy", "sell"]},
+        "qty": {"type": "number", "exclusiveMinimum": 0},
+        "price": {"type": "number", "exclusiveMinimum": 0},
+    },
+}
+
+USER_SCHEMA = {
+    "params": {"type": "object", "properties": {"id": {"type": "integer"}}},
+    "querystring": {"type": "object", "properties": {"fields": {"type": "string"}}},
+}
+
+
 def build_app(on_request_hooks: int = 0) -> fastcore.App:
     """The workload app; ``on_request_hooks`` adds that many no-op root hooks."""
     app = fastcore.App(logger=False)
     for _ in range(on_request_hooks):
         app.add_hook("on_request", _noop_hook)
     app.get("/json", hello)
-    app.get("/prices", prices)
-    app.post("/order", order)
-    app.get("/users/:id", user)
+    app.get("/prices", prices, schema={"response": {200: PRICES_SCHEMA}})
+    app.post("/order", order, schema={"body": ORDER_SCHEMA})
+    app.get("/users/:id", user, schema=USER_SCHEMA)
     return app
 
 
 def _noop_hook(request, reply):
     return None
-
 
 
 async def hello(request, reply):
@@ -43,21 +73,11 @@ async def prices(request, reply):
 
 
 async def order(request, reply):
-    body = request.body
-    if not isinstance(body, dict):
-        raise fastcore.errors.BadRequest("body must be object")
-    for key in ("symbol", "side", "qty", "price"):
-        if key not in body:
-            raise fastcore.errors.BadRequest("body must have required property '%s'" % key)
-    return body
+    return request.body
 
 
 async def user(request, reply):
-    try:
-        user_id = int(request.params["id"])
-    except ValueError:
-        raise fastcore.errors.BadRequest("params/id must be integer") from None
-    return {"id": user_id, "fields": request.query.get("fields")}
+    return {"id": request.params["id"], "fields": request.query.get("fields")}
 
 
 app = build_app()

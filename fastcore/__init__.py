@@ -4,7 +4,8 @@ from ._version import __version__
 from .boot import plugin
 from .errors import FastcoreError, HTTPError
 
-__all__ = ["App", "Context", "FastcoreError", "HTTPError", "errors", "plugin", "__version__"]
+__all__ = ["App", "Context", "FastcoreError", "HTTPError", "compile_serializer",
+           "compile_validator", "errors", "plugin", "__version__"]
 
 
 def __getattr__(name):
@@ -16,4 +17,10 @@ def __getattr__(name):
     if name == "Context":
         from .context import Context
         return Context
+    if name == "compile_serializer":
+        from ._serialize import compile_serializer
+        return compile_serializer
+    if name == "compile_validator":
+        from .validation import compile_validator
+        return compile_validator
     raise AttributeError(f"module 'fastcore' has no attribute {name!r}")

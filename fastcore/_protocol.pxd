@@ -12,7 +12,7 @@ cdef class RouteRecord:
     cdef public object error_handlers          # (fn(error, request, reply), ...) nearest first, or None
     cdef public object parsers                 # content_types.ContentTypeParsers, or None: built-ins only
     cdef public bint is_not_found
-    cdef public object serializer              # fn(payload) -> bytes, or None (orjson)
+    cdef public object serializers             # {status: fn(payload) -> bytes}, or None (orjson)
     # Seams filled at ready(): flattened hook tuples (None when empty) and
     # compiled validators. The request path only reads them.
     cdef public object on_request

@@ -22,7 +22,7 @@ class RouteRecord:
     error_handlers: tuple[Callable[..., Any], ...] | None
     parsers: Any
     is_not_found: bool
-    serializer: Callable[[Any], bytes] | None
+    serializers: dict[int, Callable[[Any], bytes]] | None
     on_request: tuple[Callable[..., Any], ...] | None
     pre_parsing: tuple[Callable[..., Any], ...] | None
     pre_validation: tuple[Callable[..., Any], ...] | None

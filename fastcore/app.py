@@ -133,9 +133,14 @@ class App(Context):
         """Complete every record from its context; runs once, with the blueprint locked."""
         for context in self._contexts:          # creation order: parents first
             context._freeze()
+        compiled = {}
         for entry in self._route_entries:
             entry.context._complete_record(entry.record, entry.hooks,
                                            entry.options.get("error_handler"))
+            # One record may serve several methods' entries: compile it once.
+            if id(entry.record) not in compiled:
+                compiled[id(entry.record)] = True
+                entry.context._compile_schema(entry.record, entry.options)
         self._expose_head_routes()
         self._build_not_found()
 

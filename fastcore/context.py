@@ -20,11 +20,12 @@ from __future__ import annotations
 import warnings
 from typing import Any, Callable
 
-from . import boot, errors
+from . import boot, errors, route_schema
 from ._protocol import Reply, Request, RouteRecord
 from ._version import __version__
 from .content_types import ContentTypeParsers
 from .decorators import Decorations
+from .schemas import SchemaStore
 from .hooks import (APPLICATION_HOOKS, LIFECYCLE_HOOKS, REQUEST_HOOKS, apply_hooks, call_hook_now,
                     chain_hooks, check_hook, route_hook_lists)
 
@@ -95,6 +96,10 @@ class Context:
         self._error_chain: tuple = ()
         self._record_parsers: ContentTypeParsers | None = None
         self.parsers = parent.parsers.child() if parent else ContentTypeParsers()
+        self.schemas = parent.schemas.child() if parent else SchemaStore()
+        self._validator_compiler: Callable | None = None
+        self._serializer_compiler: Callable | None = None
+        self._schema_error_formatter: Callable | None = None
 
     def __repr__(self) -> str:
         return "<%s %s prefix=%r>" % (type(self).__name__, self._name, self._prefix)
@@ -379,6 +384,74 @@ class Context:
                           % (self._prefix or "/",), stacklevel=2)
         table[self._prefix] = (self, handler, route_hook_lists(hooks))
         return self
+
+    # -- schemas ---------------------------------------------------------------------------
+    def add_schema(self, schema: dict):
+        """Share a schema with an ``$id`` with this context and its children."""
+        self._check_open("add_schema")
+        self.schemas.add(schema)
+        return self
+
+    def get_schemas(self) -> dict[str, Any]:
+        """Every shared schema this context sees, by ``$id``."""
+        return self.schemas.all()
+
+    def get_schema(self, schema_id: str) -> Any:
+        return self.schemas.all().get(schema_id)
+
+    def set_validator_compiler(self, fn: Callable):
+        """``fn(schema, part, method, url) -> validate(data) -> data`` for this context."""
+        self._check_open("set_validator_compiler")
+        if not callable(fn):
+            raise errors.InvalidRouteError("The validator compiler must be callable")
+        self._validator_compiler = fn
+        return self
+
+    def set_serializer_compiler(self, fn: Callable):
+        """``fn(schema, status, method, url) -> serialize(data) -> bytes`` for this context."""
+        self._check_open("set_serializer_compiler")
+        if not callable(fn):
+            raise errors.InvalidRouteError("The serializer compiler must be callable")
+        self._serializer_compiler = fn
+        return self
+
+    def set_schema_error_formatter(self, fn: Callable):
+        """``fn(validation, part) -> message`` for validation errors of this context."""
+        self._check_open("set_schema_error_formatter")
+        if not callable(fn):
+            raise errors.InvalidRouteError("The schema error formatter must be callable")
+        self._schema_error_formatter = fn
+        return self
+
+    def _inherited(self, attribute: str) -> Any:
+        for ctx in reversed(self._chain):
+            value = getattr(ctx, attribute)
+            if value is not None:
+                return value
+        return None
+
+    def _compile_schema(self, record: RouteRecord, options: dict[str, Any]) -> None:
+        """The record's validate step and serializers from its route's schema."""
+        schema = options.get("schema")
+        if not schema:
+            return
+        if not isinstance(schema, dict):
+            raise errors.InvalidRouteError("The schema of route %s %s must be a dict"
+                                           % (record.method, record.url))
+        shared = self.schemas.all()
+        record.validate = route_schema.build_validate(
+            schema, method=record.method, url=record.url, shared=shared,
+            compiler=options.get("validator_compiler") or self._inherited("_validator_compiler"),
+            validation=self._root._options["validation"] or {},
+            attach=bool(options.get("attach_validation")),
+            formatter=(options.get("schema_error_formatter")
+                       or self._inherited("_schema_error_formatter")))
+        response = schema.get("response")
+        if response:
+            record.serializers = route_schema.build_serializers(
+                response, method=record.method, url=record.url, shared=shared,
+                compiler=(options.get("serializer_compiler")
+                          or self._inherited("_serializer_compiler")))
 
     # -- content-type parsers ------------------------------------------------------------
     def add_content_type_parser(self, content_type: Any, fn: Callable, *,

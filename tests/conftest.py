@@ -197,3 +197,38 @@ def get(path: str = "/", headers: str = "") -> bytes:
 def serve():
     """``with serve(app) as server:`` (kept as a fixture so tests read the same)."""
     return live_server
+
+
+# -- every FC_ERR_* code is raised by some test -------------------------------------
+# Each FastcoreError records its code when constructed; when the whole suite ran
+# (pytest with no path, -k or -m), a code that no test raised fails the run.
+_RAISED_CODES: set = set()
+
+
+def pytest_configure(config):
+    from fastcore import errors
+
+    original = errors.FastcoreError.__init__
+
+    def recording_init(self, *args, **kwargs):
+        _RAISED_CODES.add(type(self).code)
+        original(self, *args, **kwargs)
+
+    errors.FastcoreError.__init__ = recording_init
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    from fastcore import errors
+
+    config = session.config
+    whole_suite = (not config.option.keyword and not config.option.markexpr
+                   and list(config.args) == list(config.getini("testpaths")))
+    if not whole_suite or exitstatus != 0:
+        return
+    missing = sorted(set(errors.CODES) - _RAISED_CODES)
+    if missing:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("error codes no test raised: %s" % ", ".join(missing), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
