@@ -79,7 +79,8 @@ def test_boot_1000_routes_50_plugins(benchmark):
     finally:
         loop.close()
     assert route_count(last[0]) == len(TABLE)
-    assert benchmark.stats.stats.median < BUDGET_S
+    if benchmark.stats is not None:  # None under --benchmark-disable
+        assert benchmark.stats.stats.median < BUDGET_S
 
 
 def test_boot_budget():
