@@ -262,10 +262,30 @@ cdef inline int _ndigits(unsigned long long v) noexcept nogil:
         n += 4
 
 
+cdef inline void _put4(unsigned long long v, char* out) noexcept nogil:
+    """The 4 digits of v < 10000 (with leading zeros) at out."""
+    cdef unsigned long long hi = v // 100
+    memcpy(out, _DIGITS + 2 * hi, 2)
+    memcpy(out + 2, _DIGITS + 2 * (v - hi * 100), 2)
+
+
 cdef inline void _digits_before(unsigned long long v, char* end) noexcept nogil:
-    """Writes v in decimal so that its last digit is just before `end`."""
-    cdef unsigned long long q
-    while v >= 100:
+    """Writes v in decimal so that its last digit is just before `end`.
+    Eight, then four digits per round: the halves of a round are independent."""
+    cdef unsigned long long q, r
+    while v >= 100000000:
+        q = v // 100000000
+        r = v - q * 100000000
+        end -= 8
+        _put4(r // 10000, end)
+        _put4(r % 10000, end + 4)
+        v = q
+    if v >= 10000:
+        q = v // 10000
+        end -= 4
+        _put4(v - q * 10000, end)
+        v = q
+    if v >= 100:
         q = v // 100
         end -= 2
         memcpy(end, _DIGITS + 2 * (v - q * 100), 2)
@@ -518,21 +538,25 @@ cdef int _put_escaped(_Writer* w, const unsigned char* data, Py_ssize_t n) excep
 
 # --- the walk ---------------------------------------------------------------------
 
-cdef inline int _write_item(_Node node, _Writer* w, object value, _Frame* at) except -1:
+cdef inline int _write_item(_Node node, _Writer* w, PyObject* item, _Frame* at) except -1:
     # HOT PATH: bench/test_bench_serialize.py ("serialize: compiled").
-    # The scalar cases of _write_value, inlined into the container loops.
+    # The scalar cases of _write_value, inlined into the container loops. They
+    # run no Python code, so `item` stays borrowed from its container; the
+    # other cases own a reference while they write (coercion may run user code).
     cdef int k = node.kind
+    cdef object value
     if k == K_STRING:
-        if type(value) is str:
-            return _put_str(w, <str>value, at)
+        if type(<object>item) is str:
+            return _put_str(w, <str>item, at)
     elif k == K_NUMBER:
-        if type(value) is float:
-            return _put_float(w, PyFloat_AS_DOUBLE(value))
-        if type(value) is int:
-            return _put_int(w, value, at)
+        if type(<object>item) is float:
+            return _put_float(w, PyFloat_AS_DOUBLE(<object>item))
+        if type(<object>item) is int:
+            return _put_int(w, <object>item, at)
     elif k == K_INTEGER:
-        if type(value) is int:
-            return _put_int(w, value, at)
+        if type(<object>item) is int:
+            return _put_int(w, <object>item, at)
+    value = <object>item
     return _write_value(node, w, value, at)
 
 
@@ -591,7 +615,6 @@ cdef int _write_object(_Node node, _Writer* w, dict d, _Frame* at) except -1:
     cdef PyObject* found
     cdef PyObject* k
     cdef PyObject* v
-    cdef object value
     cdef Py_ssize_t i, pos = 0, saved
     cdef int misses = 0
     cdef int skip = 1                  # 1 drops the leading comma of the first key
@@ -602,7 +625,7 @@ cdef int _write_object(_Node node, _Writer* w, dict d, _Frame* at) except -1:
     for i in range(node.n_props):
         pc = node.cprops + i
         found = NULL
-        if misses < 3:
+        if misses < 3:               # pale yellow: _same_key's casts, no refcounting
             saved = pos
             if PyDict_Next(d, &pos, &k, &v) and _same_key(k, pc.name):
                 found = v
@@ -616,7 +639,6 @@ cdef int _write_object(_Node node, _Writer* w, dict d, _Frame* at) except -1:
                 if pc.check:
                     _write_missing(node, i, w, &skip, at)
                 continue
-        value = <object>found
         f.key = pc.name
         if pc.key_len == 0:
             _fail(&f, "str is not valid UTF-8: surrogates not allowed")
@@ -627,7 +649,7 @@ cdef int _write_object(_Node node, _Writer* w, dict d, _Frame* at) except -1:
             memcpy(w.buf + w.len, pc.key + skip, pc.key_len)
         w.len += pc.key_len - skip
         skip = 0
-        _write_item(<_Node>pc.node, w, value, &f)
+        _write_item(<_Node>pc.node, w, found, &f)
     if node.required_only is not None:
         _check_required_only(node, d, at)
     if node.has_extras:
@@ -640,11 +662,11 @@ cdef int _write_object(_Node node, _Writer* w, dict d, _Frame* at) except -1:
 cdef int _write_array(_Node node, _Writer* w, object seq, _Frame* at) except -1:
     # HOT PATH: bench/test_bench_serialize.py ("serialize: compiled", "nested/large").
     # seq is an exact list or tuple. A list's size is read again each round:
-    # coercion may run user code that changes it.
+    # coercion may run user code that changes it. The pale yellow lines are the
+    # casts around the sequence macros; they add no reference counting.
     cdef _Frame f
     cdef _Node item_node
     cdef Py_ssize_t i = 0
-    cdef object item
     _enter(w, at)
     _put_raw(w, b"[", 1)
     f.parent = at
@@ -652,13 +674,11 @@ cdef int _write_array(_Node node, _Writer* w, object seq, _Frame* at) except -1:
     while i < PySequence_Fast_GET_SIZE(seq):
         if i:
             _put_raw(w, b",", 1)
-        # Yellow: the item is owned while it is written (a coercion may run user code).
-        item = <object>PySequence_Fast_GET_ITEM(seq, i)
         item_node = node.items
         if i < node.n_prefix:
             item_node = <_Node>PyTuple_GET_ITEM(node.prefix, i)
         f.index = i
-        _write_item(item_node, w, item, &f)
+        _write_item(item_node, w, PySequence_Fast_GET_ITEM(seq, i), &f)
         i += 1
     _put_raw(w, b"]", 1)
     w.depth -= 1
@@ -1113,6 +1133,8 @@ cdef class Serializer:
         # HOT PATH: bench/test_bench_serialize.py ("serialize: compiled", "nested/large").
         # Outputs that outgrew the stack buffer before start in a heap buffer
         # of their largest size so far, so that they are not grown again.
+        # Yellow: the cpdef entry and the try/finally that frees that buffer,
+        # once per call.
         cdef char stack[STACK_BUFFER]
         cdef _Writer w
         w.buf = stack
