@@ -23,30 +23,8 @@ import pytest
 
 from fastcore._serialize import compile_serializer
 
-SYMBOLS = ("BTC-USD ETH-USD SOL-USD XRP-USD ADA-USD DOGE-USD AVAX-USD DOT-USD LINK-USD "
-           "MATIC-USD LTC-USD BCH-USD XLM-USD ATOM-USD UNI-USD ETC-USD FIL-USD APT-USD "
-           "ARB-USD OP-USD").split()
-
-# Built as bench/app.py builds route 2's payload.
-PRICES = [
-    {"symbol": SYMBOLS[i], "bid": 43250.5 + i * 0.25, "ask": 43251.0 + i * 0.25,
-     "ts": 1732200000123 + i, "venue": "x"}
-    for i in range(20)
-]
-
-PRICES_SCHEMA = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {
-            "symbol": {"type": "string"},
-            "bid": {"type": "number"},
-            "ask": {"type": "number"},
-            "ts": {"type": "integer"},
-            "venue": {"type": "string"},
-        },
-    },
-}
+# Route 2's payload and schema, exactly as the workload app serves them.
+from bench.app import PRICES, PRICES_SCHEMA, SYMBOLS  # noqa: E402
 
 LEVEL = {"type": "object", "properties": {
     "price": {"type": "number"}, "qty": {"type": "number"}, "orders": {"type": "integer"}}}

@@ -7,16 +7,7 @@ import pytest
 import fastcore
 from fastcore import errors
 
-ORDER = {
-    "type": "object",
-    "required": ["symbol", "side", "qty", "price"],
-    "properties": {
-        "symbol": {"type": "string", "minLength": 1, "maxLength": 16},
-        "side": {"type": "string", "enum": ["buy", "sell"]},
-        "qty": {"type": "number", "exclusiveMinimum": 0},
-        "price": {"type": "number", "exclusiveMinimum": 0},
-    },
-}
+from bench.app import ORDER_SCHEMA as ORDER  # noqa: E402  (route 3's schema)
 GOOD_ORDER = {"symbol": "BTC-USD", "side": "buy", "qty": 0.5, "price": 43250.5}
 
 

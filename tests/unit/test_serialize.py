@@ -29,19 +29,7 @@ from fastcore._serialize import SchemaRefError, Serializer, compile_serializer
 
 Failed = errors.FailedSerializationError
 
-PRICE_SCHEMA = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "properties": {
-            "symbol": {"type": "string"},
-            "bid": {"type": "number"},
-            "ask": {"type": "number"},
-            "ts": {"type": "integer"},
-            "venue": {"type": "string"},
-        },
-    },
-}
+from bench.app import PRICES_SCHEMA as PRICE_SCHEMA  # noqa: E402  (route 2's schema)
 
 
 def dumps(schema, data, schemas=None):

@@ -16,16 +16,7 @@ from fastcore.errors import FastcoreError, SchemaRefNotFoundError, SchemaValidat
 from fastcore.schemas import SchemaStore
 from fastcore.validation import FORMATS, _js_num, _js_regex, compile_validator, format_errors
 
-ORDER_SCHEMA = {
-    "type": "object",
-    "required": ["symbol", "side", "qty", "price"],
-    "properties": {
-        "symbol": {"type": "string", "minLength": 1, "maxLength": 16},
-        "side": {"type": "string", "enum": ["buy", "sell"]},
-        "qty": {"type": "number", "exclusiveMinimum": 0},
-        "price": {"type": "number", "exclusiveMinimum": 0},
-    },
-}
+from bench.app import ORDER_SCHEMA  # noqa: E402  (route 3's schema)
 ORDER = {"symbol": "BTC-USD", "side": "buy", "qty": 0.5, "price": 43250.5}
 FASTJSONSCHEMA_ORDER = fastjsonschema.compile(ORDER_SCHEMA) if fastjsonschema else None
 
