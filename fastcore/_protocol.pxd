@@ -203,6 +203,7 @@ cdef class HttpProtocol:
     cdef int _emit(self, Reply reply, object body, bytes ctype) except -1
     cdef int _on_send_next(self, Request req, Reply reply, object payload) except -1
     cdef int _write(self, Reply reply, object body, bytes ctype) except -1
+    cdef bint _keep(self, Request req)
     cdef int _responded(self, Request req, Reply reply) except -1
     cdef int _on_response_next(self, Request req, Reply reply) except -1
     cdef int _stream(self, Reply reply, object source, bytes ctype) except -1

@@ -1790,9 +1790,7 @@ cdef class HttpProtocol:
         cdef bint with_body = True
         if reply._written or self.closed:
             return 0
-        keep = (req.keep_alive and not self.no_more and not server.closing
-                and not (server.max_requests_per_socket > 0
-                         and self.nrequests >= server.max_requests_per_socket))
+        keep = self._keep(req)
         if reply._headers is not None:
             h = reply._headers
             h.pop("content-length", None)
@@ -1830,6 +1828,13 @@ cdef class HttpProtocol:
         self._responded(req, reply)
         return self._finish(req, keep)
 
+    cdef inline bint _keep(self, Request req):
+        # Whether the connection stays open after this response (RFC 9112 §9.3).
+        cdef Server server = self.server
+        return (req.keep_alive and not self.no_more and not server.closing
+                and not (server.max_requests_per_socket > 0
+                         and self.nrequests >= server.max_requests_per_socket))
+
     cdef int _responded(self, Request req, Reply reply) except -1:
         # After the last byte was handed to the transport: the completion log
         # line and on_response hooks, which cannot change anything any more.
@@ -1866,9 +1871,7 @@ cdef class HttpProtocol:
         cdef Server server = self.server
         cdef bytes headers = b""
         cdef bytes ctype_line = ctype
-        keep = (req.keep_alive and not self.no_more and not server.closing
-                and not (server.max_requests_per_socket > 0
-                         and self.nrequests >= server.max_requests_per_socket))
+        keep = self._keep(req)
         if reply._headers is not None:
             reply._headers.pop("content-length", None)
             reply._headers.pop("transfer-encoding", None)
