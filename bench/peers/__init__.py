@@ -1,27 +1,31 @@
 """The servers the load script can start: fastcore and its peers, as data.
 
 Each entry says how to start one server serving the standard workload
-(shared/bench/WORKLOAD.md) on a given port. ``argv``, ``cwd`` and the values of
-``env`` may use these placeholders, replaced just before the start:
+(shared/bench/WORKLOAD.md) on a given port. ``argv``, ``cwd``, the values of
+``env`` and the text of ``templates`` may use these placeholders, replaced just
+before the start:
 
 - ``{python}``: the interpreter running the load script;
 - ``{root}``: the repository root;
-- ``{host}`` and ``{port}``: where the server must listen.
+- ``{host}`` and ``{port}``: where the server must listen;
+- ``{rundir}``: an empty directory made for this start, where ``templates`` are
+  written (configuration files, pid files);
+- ``{max_connections}``: how many connections the server should be ready to
+  hold (the idle-connections test's count plus a margin).
 
 The load script prefixes ``argv`` with ``taskset`` itself, waits for the port to
 accept connections, and stops the process with SIGTERM. A server that forks
 workers must keep them in its process group (the default) so that they are
 counted in its memory and stopped with it.
 
-Adding a peer is one entry in ``PEERS``; for example a Node server reading its
-port from the environment::
+What a peer needs is data too, so that the script can tell what is missing and,
+where allowed, install it: ``pip`` (Python distributions, installed into the
+script's own interpreter), ``commands`` (programs on ``PATH``) with the Debian
+packages that provide them in ``apt``, and ``npm_dir`` (a folder whose
+``package.json`` is installed with npm when its ``node_modules`` is missing).
 
-    "fastify": Server(
-        name="fastify",
-        argv=("node", "{root}/bench/peers/fastify_app.js"),
-        env={"HOST": "{host}", "PORT": "{port}"},
-        packages=(),
-    ),
+Adding a peer is one entry in ``PEERS``; ``routes`` limits it to some of the
+workload's routes (the ceilings only serve ``json``).
 """
 from __future__ import annotations
 
@@ -40,17 +44,36 @@ class Server:
     env: Mapping[str, str] = field(default_factory=dict)
     # Python distributions whose versions are recorded with the results.
     packages: tuple[str, ...] = ()
+    # The workload routes it serves; None for all of them.
+    routes: tuple[str, ...] | None = None
+    # Python distributions it needs in the script's interpreter.
+    pip: tuple[str, ...] = ()
+    # Programs it needs on PATH, and the Debian packages that provide them.
+    commands: tuple[str, ...] = ()
+    apt: tuple[str, ...] = ()
+    # A folder (placeholders allowed) whose package.json npm installs.
+    npm_dir: str | None = None
+    # Packages of npm_dir whose versions are recorded with the results.
+    npm_packages: tuple[str, ...] = ()
+    # Files written into {rundir} before the start: name -> template path
+    # relative to the repository root.
+    templates: Mapping[str, str] = field(default_factory=dict)
+    # Commands whose first output line is recorded as a version: name -> argv.
+    version_commands: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def serves(self, route: str) -> bool:
+        return self.routes is None or route in self.routes
+
+    def fill(self, text: str, values: Mapping[str, str]) -> str:
+        for key, value in values.items():
+            text = text.replace("{" + key + "}", value)
+        return text
 
     def expand(self, **values: str) -> tuple[list[str], str, dict[str, str]]:
         """The argv, cwd and extra environment with placeholders replaced."""
-        def fill(text: str) -> str:
-            for key, value in values.items():
-                text = text.replace("{" + key + "}", value)
-            return text
-
-        argv = [fill(arg) for arg in self.argv]
-        env = {key: fill(value) for key, value in self.env.items()}
-        return argv, fill(self.cwd), env
+        argv = [self.fill(arg, values) for arg in self.argv]
+        env = {key: self.fill(value, values) for key, value in self.env.items()}
+        return argv, self.fill(self.cwd, values), env
 
 
 FASTCORE = Server(
@@ -61,13 +84,72 @@ FASTCORE = Server(
 )
 
 PEERS: dict[str, Server] = {
+    # Raw ASGI on uvicorn + httptools + uvloop. The keep-alive timeout is
+    # fastcore's and Fastify's (72 s) instead of uvicorn's 5 s, so that the
+    # idle-connections test finds its connections still open; loaded
+    # connections are never idle, so it does not change the other runs.
     "uvicorn": Server(
         name="uvicorn",
         argv=("{python}", "-m", "uvicorn", "bench.peers.uvicorn_app:app",
               "--host", "{host}", "--port", "{port}",
               "--http", "httptools", "--loop", "uvloop",
+              "--timeout-keep-alive", "72",
               "--no-access-log", "--log-level", "warning"),
         packages=("uvicorn", "httptools", "uvloop", "orjson"),
+        pip=("uvicorn", "httptools", "uvloop", "orjson"),
+    ),
+    # Fastify 5, logger off, the same schemas (bench/peers/node/).
+    "fastify": Server(
+        name="fastify",
+        argv=("node", "{root}/bench/peers/node/fastify_app.js"),
+        cwd="{root}/bench/peers/node",
+        env={"HOST": "{host}", "PORT": "{port}", "NODE_ENV": "production"},
+        commands=("node",),
+        apt=("nodejs", "npm"),
+        npm_dir="{root}/bench/peers/node",
+        npm_packages=("fastify",),
+        version_commands={"node": ("node", "--version")},
+    ),
+    # Granian (Rust, hyper) with a raw RSGI app: one worker process, one
+    # runtime thread, HTTP/1 only. Its backpressure (default: the backlog,
+    # 1024) caps open connections, not only busy ones: raised for the idle test.
+    "granian": Server(
+        name="granian",
+        argv=("{python}", "-m", "granian", "--interface", "rsgi", "--http", "1",
+              "--no-ws", "--workers", "1", "--runtime-threads", "1",
+              "--loop", "uvloop", "--backpressure", "{max_connections}",
+              "--log-level", "warning",
+              "--host", "{host}", "--port", "{port}", "bench.peers.granian_app:app"),
+        packages=("granian", "uvloop", "orjson"),
+        pip=("granian", "uvloop", "orjson"),
+    ),
+    # socketify.py (uWebSockets through CFFI) with a raw app.
+    "socketify": Server(
+        name="socketify",
+        argv=("{python}", "{root}/bench/peers/socketify_app.py",
+              "--host", "{host}", "--port", "{port}"),
+        packages=("socketify", "orjson"),
+        pip=("socketify", "orjson"),
+    ),
+    # The /json ceilings of WORKLOAD.md: nginx answering from its
+    # configuration with one worker, and a minimal uvloop + httptools protocol.
+    "nginx": Server(
+        name="nginx",
+        argv=("nginx", "-p", "{rundir}", "-c", "{rundir}/nginx.conf",
+              "-e", "stderr", "-g", "daemon off;"),
+        routes=("json",),
+        commands=("nginx",),
+        apt=("nginx",),
+        templates={"nginx.conf": "bench/peers/nginx.conf.template"},
+        version_commands={"nginx": ("nginx", "-v")},
+    ),
+    "ceiling": Server(
+        name="ceiling",
+        argv=("{python}", "{root}/bench/peers/ceiling.py",
+              "--host", "{host}", "--port", "{port}"),
+        routes=("json",),
+        packages=("httptools", "uvloop"),
+        pip=("httptools", "uvloop"),
     ),
     # fastcore itself, varied: the workload app with 5 no-op on_request hooks,
     # and a reference build (a checkout of an earlier commit, built in place,
