@@ -75,7 +75,8 @@ CASES = {
         "bench/test_bench_protocol.py::test_protocol[protocol: GET 8 headers, pipelined x16]",
     "protocol: GET /prices": THIS + "::test_protocol_prices",
     "protocol: POST /order": "bench/test_bench_protocol.py::test_protocol[protocol: POST /order]",
-    "protocol: GET /users/:id": "bench/test_bench_protocol.py::test_protocol[protocol: GET /users/:id]",
+    "protocol: GET /users/:id":
+        "bench/test_bench_protocol.py::test_protocol[protocol: GET /users/:id]",
     "find: static": "bench/test_bench_router.py::test_find[find: static-1000 routes]",
     "find: 1 param": "bench/test_bench_router.py::test_find[find: 1 param-1000 routes]",
     "find: 2 params": "bench/test_bench_router.py::test_find[find: 2 params-1000 routes]",
@@ -84,7 +85,8 @@ CASES = {
     "validate: /order body": "bench/test_bench_validate.py::test_order_body_fastcore",
     "inject: GET /json": "bench/test_bench_protocol.py::test_inject_json",
     "hooks: 5 root hooks": "bench/test_bench_hooks.py::test_hooks_protocol[5 root hooks]",
-    "hooks: 5 async root hooks": "bench/test_bench_hooks.py::test_hooks_protocol[5 async root hooks]",
+    "hooks: 5 async root hooks":
+        "bench/test_bench_hooks.py::test_hooks_protocol[5 async root hooks]",
 }
 
 # The slots alternate between the two references, so that every case sits
