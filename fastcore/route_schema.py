@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import errors
+from ._validate import ValidateStep
 
 PARTS = ("params", "body", "querystring", "headers")
 
@@ -72,31 +73,7 @@ def build_validate(schema: dict, *, method: str, url: str, shared: dict,
         steps.append((part, check))
     if not steps:
         return None
-    return _validate_step(tuple(steps), attach, formatter)
-
-
-def _validate_step(steps: tuple, attach: bool, formatter: Callable | None) -> Callable:
-    def validate(request) -> None:
-        for part, check in steps:
-            try:
-                if part == "params":
-                    request.params = check(request.params)
-                elif part == "body":
-                    request.body = check(request.body)
-                elif part == "querystring":
-                    request.query = check(request.query)
-                else:
-                    check(dict(request.headers))
-            except errors.SchemaValidationError as err:
-                err.validation_context = part
-                if formatter is not None:
-                    err.message = str(formatter(err.validation, part))
-                    err.args = (err.message,)
-                if attach:
-                    request.validation_error = err
-                    return
-                raise
-    return validate
+    return ValidateStep(tuple(steps), attach, formatter)
 
 
 def build_serializers(response: dict, *, method: str, url: str, shared: dict,
