@@ -104,6 +104,7 @@ cdef class Request:
     cdef object _proxy
     cdef object _log
     cdef tuple _addressing(self)
+    cdef object _parsed_query(self)
     cdef object _id
     cdef unsigned long long _seq
     cdef Py_ssize_t _body_len
@@ -112,6 +113,7 @@ cdef class Request:
     cdef bint _chunked
     cdef bint _closing_503
     cdef bint _http10
+    cdef bint _upgrade_header
     cdef double _start
 
 
@@ -167,6 +169,7 @@ cdef class HttpProtocol:
     cdef int deadline_kind
     cdef double last_activity
     cdef bytes tail
+    cdef object head_chunk        # the chunk a head began at the first byte of, until parsed
 
     cdef int _feed(self, object data) except -1
     cdef int _feed_guarded(self, object data) except -1

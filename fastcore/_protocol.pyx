@@ -56,9 +56,9 @@ from fastcore import errors
 from fastcore._tasks import Resume
 
 from cpython.ref cimport PyObject, Py_XDECREF
+from cpython.dict cimport PyDict_DelItem, PyDict_GetItem, PyDict_SetItem
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from libc.stdio cimport snprintf
-from libc.string cimport memcpy, memchr
+from libc.string cimport memcpy, memchr, memcmp
 from libc.time cimport time as c_time, time_t
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
@@ -89,6 +89,48 @@ cdef object _CancelledError = asyncio.CancelledError
 cdef object _enter_task = asyncio.tasks._enter_task
 cdef object _leave_task = asyncio.tasks._leave_task
 cdef object _Task = asyncio.Task
+
+
+def _find_current_tasks():
+    # asyncio keeps each loop's current task in a dict (CPython 3.11-3.13). When
+    # it is the dict _enter_task writes, _step sets the stand-in there itself,
+    # without the two calls per handler; otherwise it calls them.
+    tasks = getattr(asyncio.tasks, "_current_tasks", None)
+    if type(tasks) is not dict:
+        return None
+    key, marker = object(), object()
+    _enter_task(key, marker)
+    try:
+        found = tasks.get(key) is marker
+    finally:
+        _leave_task(key, marker)
+    return tasks if found else None
+
+
+cdef dict _current_tasks = _find_current_tasks()
+
+
+cdef inline bint _enter_stand_in(object loop, FirstStep stand_in) except -1:
+    # False when a task is already current (code calling the protocol from
+    # inside one): the coroutine then runs under that task.
+    if _current_tasks is None:
+        try:
+            _enter_task(loop, stand_in)
+        except RuntimeError:
+            return False
+        return True
+    if PyDict_GetItem(_current_tasks, loop) is not NULL:
+        return False
+    PyDict_SetItem(_current_tasks, loop, stand_in)
+    return True
+
+
+cdef inline int _leave_stand_in(object loop, FirstStep stand_in) except -1:
+    if _current_tasks is None:
+        _leave_task(loop, stand_in)
+    elif PyDict_GetItem(_current_tasks, loop) is <PyObject*>stand_in:
+        PyDict_DelItem(_current_tasks, loop)
+    return 0
 
 cdef enum:
     # deadline kinds
@@ -181,6 +223,44 @@ def now():
     return monotonic()
 
 
+cdef int _content_length_line(char* buf, Py_ssize_t length):
+    # b"content-length: <length>\r\n" into buf (at least 40 bytes); its size.
+    cdef char digits[24]
+    cdef int n = 0, i
+    memcpy(buf, b"content-length: ", 16)
+    while True:
+        digits[n] = <char>(48 + length % 10)
+        n += 1
+        length //= 10
+        if length == 0:
+            break
+    for i in range(n):
+        buf[16 + i] = digits[n - 1 - i]
+    buf[16 + n] = b"\r"
+    buf[17 + n] = b"\n"
+    return 18 + n
+
+
+cdef int _line_version(bytes chunk):
+    # 11 or 10 when the chunk's first line, a request line llhttp accepted,
+    # ends in HTTP/1.1 or HTTP/1.0; 0 when it cannot tell (ask llhttp).
+    cdef const char* s = PyBytes_AS_STRING(chunk)
+    cdef const char* nl = <const char*>memchr(s, b"\n", PyBytes_GET_SIZE(chunk))
+    cdef Py_ssize_t end
+    if nl == NULL:
+        return 0
+    end = nl - s
+    if end > 0 and s[end - 1] == b"\r":
+        end -= 1
+    if end < 9 or memcmp(s + end - 8, b"HTTP/1.", 7) != 0 or s[end - 9] != b" ":
+        return 0
+    if s[end - 1] == b"1":
+        return 11
+    if s[end - 1] == b"0":
+        return 10
+    return 0
+
+
 cdef bytes build_response(bytes status, bytes headers, bytes ctype, Py_ssize_t length,
                           bytes conn, object body):
     # HOT PATH: bench/test_bench_protocol.py (inject, parse). One allocation for
@@ -192,7 +272,7 @@ cdef bytes build_response(bytes status, bytes headers, bytes ctype, Py_ssize_t l
     cdef Py_ssize_t total
     cdef char* p
     if length >= 0:
-        cllen = snprintf(clbuf, 48, b"content-length: %zd\r\n", length)
+        cllen = _content_length_line(clbuf, length)
     if body is not None:
         blen = PyBytes_GET_SIZE(body)
     total = (PyBytes_GET_SIZE(status) + PyBytes_GET_SIZE(headers) + PyBytes_GET_SIZE(ctype)
@@ -522,6 +602,10 @@ cdef class Request:
 
     @property
     def query(self):
+        return self._parsed_query()
+
+    cdef object _parsed_query(self):
+        # The querystring, parsed on first use.
         if self._query is None:
             self._query = parse_query(self.query_string) if self.query_string else {}
         return self._query
@@ -822,6 +906,7 @@ cdef class HttpProtocol:
             return
         self.closed = True
         self.no_more = True
+        self.head_chunk = None
         self.server._connection_lost(self)
         req = self.current
         if req is not None and not req._answered and not req.is_aborted:
@@ -955,6 +1040,8 @@ cdef class HttpProtocol:
             req._chunked = True
         elif n == 6 and header_is(name, b"expect", 6):
             req._expect = value
+        elif n == 7 and header_is(name, b"upgrade", 7):
+            req._upgrade_header = True
 
     def on_headers_complete(self):
         # HOT PATH: bench/test_bench_protocol.py (parse)
@@ -965,14 +1052,20 @@ cdef class HttpProtocol:
         cdef const char* s
         cdef const char* q
         cdef Py_ssize_t n, limit
+        cdef int version = 0
         cdef object parser = self.parser
         self.in_head = False
-        version = parser.get_http_version()
-        if version == "1.1":
+        if self.head_chunk is not None:
+            version = _line_version(<bytes>self.head_chunk)
+            self.head_chunk = None
+        if version == 0:
+            text = parser.get_http_version()
+            version = 11 if text == "1.1" else 10 if text == "1.0" else -1
+        if version == 11:
             if req._host is None:
                 self.abort_kind = FAIL_MALFORMED
                 raise _Abort()
-        elif version == "1.0":
+        elif version == 10:
             req._http10 = True
         else:
             # HTTP/0.9 request lines and other majors are refused (RFC 9112 §2.3).
@@ -996,7 +1089,8 @@ cdef class HttpProtocol:
             req.path = req.url[:q - s]
             req.query_string = req.url[q - s + 1:]
         req.keep_alive = parser.should_keep_alive()
-        if parser.should_upgrade():
+        # llhttp only upgrades on an Upgrade header or CONNECT.
+        if (req._upgrade_header or req.method == "CONNECT") and parser.should_upgrade():
             # llhttp will skip the body of an upgrade request: read it here.
             req.keep_alive = False
             if req._chunked:
@@ -1161,6 +1255,9 @@ cdef class HttpProtocol:
         begun = self.begun
         if self.in_head:
             self.head_size += n
+        # A head that begins at the chunk's first byte can have its request
+        # line read back from the chunk (see _line_version).
+        self.head_chunk = data if idle and type(data) is bytes else None
         self.parser.feed_data(data)
         if self.in_head and self.begun != begun:
             if idle and self.begun == begun + 1:
@@ -1176,6 +1273,7 @@ cdef class HttpProtocol:
     cdef int _feed_guarded(self, object data) except -1:
         # The chunk may carry a head past the limit: feed it head by head.
         cdef bytes buf = bytes(data)
+        self.head_chunk = None
         cdef Py_ssize_t n = PyBytes_GET_SIZE(buf)
         cdef Py_ssize_t pos = 0, end, k
         cdef Py_ssize_t limit = self.server.max_header_size
@@ -1488,19 +1586,16 @@ cdef class HttpProtocol:
         stand_in = self.stand_in
         if stand_in is None or stand_in.task is not None or stand_in._loop is not loop:
             stand_in = self.stand_in = FirstStep(loop)
-        try:
-            _enter_task(loop, stand_in)
-        except RuntimeError:
-            # Already inside a task (code calling the protocol directly): run there.
+        if not _enter_stand_in(loop, stand_in):
             stand_in = None
         try:
             status = PyIter_Send(coro, None, &out)
         except BaseException as exc:
             if stand_in is not None:
-                _leave_task(loop, stand_in)
+                _leave_stand_in(loop, stand_in)
             return self._on_fail(req, reply, phase, exc)
         if stand_in is not None:
-            _leave_task(loop, stand_in)
+            _leave_stand_in(loop, stand_in)
         value = <object>out
         Py_XDECREF(out)
         if status == 0:

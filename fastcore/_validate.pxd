@@ -25,6 +25,8 @@ cdef class FlatCheck:
     cdef readonly object fallback # the generated validator
     cdef bint coerce
 
+    cdef object run(self, object data)
+
 
 cdef class ValidateStep:
     cdef tuple parts              # PART_* codes, in Fastify's order

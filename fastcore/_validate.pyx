@@ -153,6 +153,9 @@ cdef class FlatCheck:
     generated one (``fallback``), which it calls for everything else."""
 
     def __call__(self, data):
+        return self.run(data)
+
+    cdef object run(self, object data):
         # HOT PATH: bench/test_bench_validate.py, bench/test_bench_protocol.py
         # (GET /users/:id). Pass 1 decides and collects the new values; pass 2
         # writes them, in schema order (as the generated validator does).
@@ -277,6 +280,13 @@ cdef Py_ssize_t _length(dict sub, str keyword):
     return min(value, 1 << 60)
 
 
+cdef inline object _run(object check, object data):
+    # A FlatCheck is run without packing its argument; any other check is called.
+    if type(check) is FlatCheck:
+        return (<FlatCheck>check).run(data)
+    return check(data)
+
+
 @cython.final
 cdef class ValidateStep:
     """A route's validate step: each part's check in Fastify's order, results
@@ -299,13 +309,13 @@ cdef class ValidateStep:
             check = self.checks[i]
             try:
                 if part == PART_PARAMS:
-                    request.params = check(request.params)
+                    request.params = _run(check, request.params)
                 elif part == PART_BODY:
-                    request.body = check(request.body)
+                    request.body = _run(check, request.body)
                 elif part == PART_QUERY:
-                    request.query = check(request.query)
+                    request._query = _run(check, request._parsed_query())
                 else:
-                    check(dict(request.headers))
+                    _run(check, dict(request.headers))
             except errors.SchemaValidationError as err:
                 self._failed(request, err, self.names[i])
                 if self.attach:

@@ -164,6 +164,37 @@ def test_http10_closes_unless_keep_alive_is_asked(server):
     assert c.request(b"GET /json HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").status == 200
 
 
+@pytest.mark.parametrize("raw, statuses, connection", [
+    (b"GET /json HTTP/1.1\r\nHost: t\r\n\r\nGET /json HTTP/1.0\r\n\r\n", [200, 200],
+     "close"),
+    (b"GET /json HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /json HTTP/1.1\r\n\r\n",
+     [200, 400], "close"),
+    (b"\r\nGET /json?x=HTTP/1.1 HTTP/1.0\r\n\r\n", [200], "close"),
+    (b"GET /json?v=HTTP/1.0 HTTP/1.1\r\nHost: t\r\n\r\n", [200], "keep-alive"),
+], ids=["1.1 then 1.0 in one chunk", "1.0 then 1.1 without Host", "leading CRLF",
+        "version-like query"])
+def test_each_request_is_answered_by_its_own_version(server, raw, statuses, connection):
+    c = server.client()
+    c.send(raw)
+    responses = [c.read_response() for _ in statuses]
+    assert [r.status for r in responses] == statuses
+    assert responses[-1].header("connection") == connection
+    assert c.is_closed() == (connection == "close")
+
+
+@pytest.mark.parametrize("raw, status, closed", [
+    (b"GET /json HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+     200, True),
+    (b"GET /json HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\r\n", 200, False),
+    (b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 404, True),
+], ids=["upgrade asked", "upgrade header alone", "connect"])
+def test_protocol_switches_are_answered_as_plain_requests(server, raw, status, closed):
+    c = server.client()
+    c.send(raw)
+    assert c.read_response().status == status
+    assert c.is_closed() == closed
+
+
 def test_request_split_at_every_byte(server):
     c = server.client()
     raw = get("/json", "X-A: 1\r\n")
