@@ -245,18 +245,27 @@ def noise(runs: list) -> dict:
 
 def make_baseline(runs: list, env: dict, reference: str = REFERENCE,
                   floor: float = TOLERANCE_FLOOR, margin: float = TOLERANCE_MARGIN,
-                  previous: dict | None = None) -> dict:
+                  previous: dict | None = None, keep_tolerances: bool = False) -> dict:
     """A baseline: the median ratio of each case over `runs` ({case: ratio} dicts).
 
     With two runs or more each case's tolerance comes from its spread; from
-    one run, the tolerances of `previous` (the baseline it replaces) are kept."""
+    one run, or with `keep_tolerances` (runs all taken on a quiet machine
+    understate the noise), the tolerances of `previous` (the baseline it
+    replaces) are kept, and a case it lacks gets the one from the spread."""
     spreads = noise(runs)
     baseline = {
         "format": FORMAT, "reference": reference, "runs": len(runs),
         "cases": {name: s["median"] for name, s in spreads.items()},
         "tolerances": {}, "recorded": env,
     }
-    if len(runs) >= 2:
+    if len(runs) >= 2 and keep_tolerances and previous is not None:
+        baseline["noise"] = spreads
+        baseline["tolerances"] = {
+            name: previous["tolerances"].get(name, tolerance_for(s["slower"], floor, margin))
+            for name, s in spreads.items()}
+        if "tolerance_rule" in previous:
+            baseline["tolerance_rule"] = previous["tolerance_rule"]
+    elif len(runs) >= 2:
         baseline["tolerance_rule"] = {"floor": floor, "margin": margin}
         baseline["tolerances"] = {name: tolerance_for(s["slower"], floor, margin)
                                   for name, s in spreads.items()}
@@ -527,9 +536,10 @@ def cmd_record(opts) -> int:
             or [measure(opts.processes, opts.passes, opts.max_time)])
     previous = load_json(opts.baseline) if os.path.exists(opts.baseline) else None
     baseline = make_baseline([ratios_of(run, REFERENCE) for run in runs], runs[-1]["env"],
-                             REFERENCE, opts.floor, opts.margin, previous)
+                             REFERENCE, opts.floor, opts.margin, previous,
+                             keep_tolerances=opts.keep_tolerances)
     save_json(opts.baseline, baseline)
-    if "noise" in baseline:
+    if "noise" in baseline and not opts.keep_tolerances:
         print(format_noise(baseline["noise"], opts.floor, opts.margin))
     else:
         print(format_columns(("case", "ratio", "tolerance"), [
@@ -570,6 +580,8 @@ def parse_args(argv=None):
     record = sub.add_parser("record", help="write the baseline (from a new run if no RUN.json)")
     record.add_argument("results", nargs="*")
     record.add_argument("--baseline", default=DEFAULT_BASELINE)
+    record.add_argument("--keep-tolerances", action="store_true",
+                        help="keep the replaced baseline's tolerances (new runs all quiet)")
     spread_cmd = sub.add_parser("noise", help="spread of each case's ratio over several runs")
     spread_cmd.add_argument("results", nargs="+")
     spread_cmd.add_argument("--stat", choices=("median", "min"), default="median")

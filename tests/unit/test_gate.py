@@ -269,6 +269,16 @@ def test_make_baseline_from_one_run_keeps_the_previous_tolerances():
     assert "noise" not in base
 
 
+def test_make_baseline_can_keep_the_previous_tolerances_over_quiet_runs():
+    previous = baseline({"a": 1.0, "old": 1.0}, {"a": 0.3, "old": 0.5})
+    runs = [{"a": 0.8, "b": 2.0}, {"a": 0.81, "b": 2.4}, {"a": 0.79, "b": 2.0}]
+    base = gate.make_baseline(runs, {}, floor=0.10, margin=2.0, previous=previous,
+                              keep_tolerances=True)
+    assert base["cases"] == {"a": 0.8, "b": 2.0}
+    assert base["tolerances"] == {"a": 0.3, "b": 0.4}
+    assert base["noise"]["a"]["median"] == 0.8
+
+
 def test_baseline_round_trip(tmp_path):
     runs = [{"a": 0.0123456789, "b": 2.0}, {"a": 0.0124, "b": 2.1}]
     env = {"commit": "0" * 40, "dirty": False, "python": "CPython 3.11.7",
