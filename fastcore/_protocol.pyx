@@ -63,6 +63,7 @@ from libc.time cimport time as c_time, time_t
 from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
 from fastcore._router cimport Router
+from fastcore._serialize cimport write_decimal
 
 cdef extern from "strings.h":
     int strncasecmp(const char *s1, const char *s2, size_t n)
@@ -225,20 +226,12 @@ def now():
 
 cdef int _content_length_line(char* buf, Py_ssize_t length):
     # b"content-length: <length>\r\n" into buf (at least 40 bytes); its size.
-    cdef char digits[24]
-    cdef int n = 0, i
+    cdef int n
     memcpy(buf, b"content-length: ", 16)
-    while True:
-        digits[n] = <char>(48 + length % 10)
-        n += 1
-        length //= 10
-        if length == 0:
-            break
-    for i in range(n):
-        buf[16 + i] = digits[n - 1 - i]
-    buf[16 + n] = b"\r"
-    buf[17 + n] = b"\n"
-    return 18 + n
+    n = 16 + write_decimal(<unsigned long long>length, buf + 16)
+    buf[n] = b"\r"
+    buf[n + 1] = b"\n"
+    return n + 2
 
 
 cdef int _line_version(bytes chunk):
@@ -1273,10 +1266,10 @@ cdef class HttpProtocol:
     cdef int _feed_guarded(self, object data) except -1:
         # The chunk may carry a head past the limit: feed it head by head.
         cdef bytes buf = bytes(data)
-        self.head_chunk = None
         cdef Py_ssize_t n = PyBytes_GET_SIZE(buf)
         cdef Py_ssize_t pos = 0, end, k
         cdef Py_ssize_t limit = self.server.max_header_size
+        self.head_chunk = None
         while pos < n and not self.no_more and self.abort_kind == FAIL_NONE:
             if self.in_head:
                 end = self._head_end(buf, pos)

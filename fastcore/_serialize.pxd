@@ -67,3 +67,8 @@ cdef class Serializer:
     cdef _Node root
     cdef Py_ssize_t size_hint     # the largest output so far (+1/8) once past the stack buffer
     cpdef bytes dumps(self, object data)
+
+
+# Decimal digits of v at out (room for 20); the number written. Shared with
+# the protocol's response writer (Content-Length).
+cdef int write_decimal(unsigned long long v, char* out) noexcept nogil

@@ -303,6 +303,10 @@ cdef inline int _utoa(unsigned long long v, char* out) noexcept nogil:
     return n
 
 
+cdef int write_decimal(unsigned long long v, char* out) noexcept nogil:
+    return _utoa(v, out)
+
+
 cdef inline int _put_int(_Writer* w, object value, _Frame* at) except -1:
     # HOT PATH: bench/test_bench_serialize.py ("serialize: compiled").
     cdef int overflow = 0

@@ -30,7 +30,6 @@ cdef class FlatCheck:
 
 cdef class ValidateStep:
     cdef tuple parts              # PART_* codes, in Fastify's order
-    cdef tuple names              # the same parts by name, for errors
     cdef tuple checks
     cdef bint attach
     cdef object formatter

@@ -33,7 +33,6 @@ from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
 from cpython.object cimport PyObject, PyObject_RichCompareBool, Py_GT, Py_GE, Py_LT, Py_LE
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 
-from fastcore._protocol cimport Request
 
 from . import errors
 
@@ -68,8 +67,7 @@ _PROP_KEYS = {
 }
 _PROP_KEYS[K_NUM] = _PROP_KEYS[K_INT]
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
-_PARTS = {"params": PART_PARAMS, "body": PART_BODY, "querystring": PART_QUERY,
-          "headers": PART_HEADERS}
+_PART_NAMES = ("params", "body", "querystring", "headers")     # by PART_* code
 
 # What a value check returns when the value needs the generated validator.
 cdef object _SLOW = object()
@@ -294,8 +292,7 @@ cdef class ValidateStep:
     ``attach_validation`` is set on ``request.validation_error``."""
 
     def __init__(self, steps, bint attach, formatter):
-        self.names = tuple(part for part, _ in steps)
-        self.parts = tuple(_PARTS[part] for part in self.names)
+        self.parts = tuple(_PART_NAMES.index(part) for part, _ in steps)
         self.checks = tuple(check for _, check in steps)
         self.attach = attach
         self.formatter = formatter
@@ -317,7 +314,7 @@ cdef class ValidateStep:
                 else:
                     _run(check, dict(request.headers))
             except errors.SchemaValidationError as err:
-                self._failed(request, err, self.names[i])
+                self._failed(request, err, _PART_NAMES[part])
                 if self.attach:
                     return
                 raise

@@ -2,7 +2,6 @@
 visibility through the context tree, and the errors they raise."""
 from __future__ import annotations
 
-import asyncio
 import datetime
 import decimal
 import enum
@@ -11,15 +10,7 @@ import pytest
 
 import fastcore
 from fastcore import errors
-
-
-def ok(request, reply):
-    return "ok"
-
-
-def booted(app):
-    asyncio.run(app.ready())
-    return app
+from tests.integration.helpers import booted
 
 
 def child_contexts(app, *prefixes):

@@ -3,7 +3,6 @@
 handlers by prefix, and what a context leaks to nobody."""
 from __future__ import annotations
 
-import asyncio
 import warnings
 
 import pytest
@@ -11,21 +10,7 @@ import pytest
 import fastcore
 from fastcore import errors
 from fastcore.content_types import ContentTypeParsers
-
-
-def ok(request, reply):
-    return "ok"
-
-
-def record(app, method, url):
-    found = app._router.find(method, url)
-    assert found is not None, (method, url)
-    return found[0]
-
-
-def booted(app):
-    asyncio.run(app.ready())
-    return app
+from tests.integration.helpers import ok, record, booted
 
 
 def handler_named(name):

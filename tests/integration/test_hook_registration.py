@@ -11,6 +11,7 @@ import pytest
 import fastcore
 from fastcore import errors
 from fastcore.hooks import APPLICATION_HOOKS, REQUEST_HOOKS
+from tests.integration.helpers import ok, record, booted
 
 HOOK_FIELDS = ("on_request", "pre_parsing", "pre_validation", "pre_handler",
                "pre_serialization", "on_send", "on_response", "on_error", "on_timeout",
@@ -20,21 +21,6 @@ ARITY = {"on_request": 2, "pre_parsing": 2, "pre_validation": 2, "pre_handler": 
          "pre_serialization": 3, "on_send": 3, "on_response": 2, "on_error": 3,
          "on_timeout": 2, "on_request_abort": 1, "on_ready": 0, "on_listen": 0,
          "pre_close": 0, "on_close": 1, "on_route": 1, "on_register": 2}
-
-
-def ok(request, reply):
-    return "ok"
-
-
-def record(app, method, url):
-    found = app._router.find(method, url)
-    assert found is not None, (method, url)
-    return found[0]
-
-
-def booted(app):
-    asyncio.run(app.ready())
-    return app
 
 
 def sync_fn(nargs):

@@ -9,10 +9,7 @@ import pytest
 
 import fastcore
 from fastcore import errors
-
-
-def ok(request, reply):
-    return "ok"
+from tests.integration.helpers import ok
 
 
 # --- ready() ----------------------------------------------------------------------------------

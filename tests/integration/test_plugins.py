@@ -10,15 +10,7 @@ import pytest
 
 import fastcore
 from fastcore import errors
-
-
-def ok(request, reply):
-    return "ok"
-
-
-def boot(app):
-    asyncio.run(app.ready())
-    return app
+from tests.integration.helpers import booted as boot, ok
 
 
 # --- queueing and order ---------------------------------------------------------------------
