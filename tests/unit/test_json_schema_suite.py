@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from fastcore.schemas import SchemaStore
+from tests import external
 from fastcore.validation import compile_validator
 from fastcore.errors import FastcoreError, SchemaValidationError
 
@@ -118,8 +119,8 @@ def _fetch_suite() -> Path:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         archives = list(Path(tmp).glob("*.tar.gz"))
         if done.returncode != 0 or not archives:
-            pytest.skip("cannot fetch the test suite (%s): %s"
-                        % (" ".join(cmd), done.stderr[-500:]))
+            external.missing("cannot fetch the test suite (%s): %s"
+                             % (" ".join(cmd), done.stderr[-500:]))
         prefix = "%s-%s/json/" % (name, version)
         with tarfile.open(archives[0]) as tar:
             members = [m for m in tar.getmembers() if m.name.startswith(prefix) and m.isfile()]

@@ -13,6 +13,7 @@ import pytest
 import fastcore
 from fastcore import errors
 from fastcore.options import OPTIONS, validate_options
+from tests import external
 
 # SPEC §8 (and §1 for expose_head_routes); durations in seconds.
 SPEC_DEFAULTS = {
@@ -190,8 +191,9 @@ def test_first_bad_option_is_the_one_named():
 
 # --- ssl given as files ---------------------------------------------------------------------------
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_ssl_dict_is_loaded_into_a_context(tmp_path):
+    if shutil.which("openssl") is None:
+        external.missing("needs the openssl command (Debian package openssl)")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
