@@ -7,6 +7,7 @@ cdef class RouteRecord:
     cdef public str url
     cdef public object handler
     cdef public Py_ssize_t body_limit          # -1: the server's body_limit
+    cdef public double handler_timeout         # < 0: the server's handler_timeout; 0 disables
     cdef public object config
     cdef public object context                 # the App context that declared it
     cdef public object error_handlers          # (fn(error, request, reply), ...) nearest first, or None

@@ -17,6 +17,7 @@ class RouteRecord:
     url: str
     handler: Callable[..., Any]
     body_limit: int
+    handler_timeout: float
     config: dict[str, Any]
     context: Any
     error_handlers: tuple[Callable[..., Any], ...] | None
@@ -35,8 +36,9 @@ class RouteRecord:
     on_request_abort: tuple[Callable[..., Any], ...] | None
     validate: Callable[..., Any] | None
     def __init__(self, method: str, url: str, handler: Callable[..., Any], *,
-                 body_limit: int = -1, config: dict[str, Any] | None = None,
-                 context: Any = None, is_not_found: bool = False) -> None: ...
+                 body_limit: int = -1, handler_timeout: float = -1.0,
+                 config: dict[str, Any] | None = None, context: Any = None,
+                 is_not_found: bool = False) -> None: ...
 
 class Server:
     """Per-app runtime state shared by every connection of a listening app."""

@@ -350,11 +350,13 @@ cdef class RouteRecord:
     """Everything the request path needs about one route, decided before traffic."""
 
     def __init__(self, str method, str url, handler, *, Py_ssize_t body_limit=-1,
-                 config=None, context=None, bint is_not_found=False):
+                 double handler_timeout=-1.0, config=None, context=None,
+                 bint is_not_found=False):
         self.method = method
         self.url = url
         self.handler = handler
         self.body_limit = body_limit
+        self.handler_timeout = handler_timeout
         self.config = config if config is not None else {}
         self.context = context
         self.is_not_found = is_not_found
@@ -1600,7 +1602,9 @@ cdef class HttpProtocol:
         return 0
 
     cdef int _track_task(self, Request req, Reply reply, object task, int phase, object loop) except -1:
-        cdef double limit = self.server.handler_timeout
+        cdef double limit = req.record.handler_timeout
+        if limit < 0:
+            limit = self.server.handler_timeout
         reply._task = task
         task.add_done_callback(partial(self._task_done_cb, req, reply, phase))
         if limit > 0 and reply._timer is None and phase != PHASE_RESPONSE:

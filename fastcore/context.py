@@ -25,6 +25,7 @@ from ._protocol import Reply, Request, RouteRecord
 from ._version import __version__
 from .content_types import ContentTypeParsers
 from .decorators import Decorations
+from .options import is_seconds
 from .schemas import SchemaStore
 from .hooks import (APPLICATION_HOOKS, LIFECYCLE_HOOKS, REQUEST_HOOKS, apply_hooks, call_hook_now,
                     chain_hooks, check_hook, route_hook_lists)
@@ -233,6 +234,7 @@ class Context:
         methods = _check_route(options["method"], url, handler, options)
         route_hooks = route_hook_lists(options)
         body_limit = options.get("body_limit")
+        handler_timeout = options.get("handler_timeout")
         constraints = options.get("constraints")
         constraints = dict(constraints) if constraints else None
         paths = (url, url + "/") if with_slash else (url,)
@@ -240,6 +242,8 @@ class Context:
         for m in methods:
             record = RouteRecord(m, url, handler,
                                  body_limit=-1 if body_limit is None else body_limit,
+                                 handler_timeout=(-1.0 if handler_timeout is None
+                                                  else float(handler_timeout)),
                                  config=dict(options.get("config") or {}), context=self)
             for path in paths:
                 root._router.on(m, path, record, constraints)
@@ -522,6 +526,13 @@ def _check_route(method: Any, url: Any, handler: Any, options: dict[str, Any]) -
         raise errors.InvalidRouteError("body_limit must be a positive int, got %r" % (body_limit,))
     if options.get("error_handler") is not None and not callable(options["error_handler"]):
         raise errors.InvalidRouteError("error_handler must be callable")
+    if options.get("websocket"):
+        raise errors.InvalidRouteError(
+            "websocket=True: WebSocket routes are not supported by this version")
+    handler_timeout = options.get("handler_timeout")
+    if handler_timeout is not None and not is_seconds(handler_timeout):
+        raise errors.InvalidRouteError(
+            "handler_timeout must be a number of seconds >= 0, got %r" % (handler_timeout,))
     methods = [str(m).upper() for m in methods]
     for m in methods:
         if m not in SUPPORTED_METHODS:

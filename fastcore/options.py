@@ -28,7 +28,7 @@ def _is_positive(v: Any) -> bool:
     return _is_count(v) and v > 0
 
 
-def _is_seconds(v: Any) -> bool:
+def is_seconds(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 and v == v and v != float("inf")
 
 
@@ -67,17 +67,17 @@ OPTIONS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "disable_request_logging": (False, lambda v: _is_bool(v) or callable(v), "a bool or a function"),
     "body_limit": (1_048_576, _is_positive, "a positive int (bytes)"),
     "max_header_size": (16_384, _is_positive, "a positive int (bytes)"),
-    "header_timeout": (10.0, _is_seconds, "a number of seconds >= 0"),
-    "request_timeout": (30.0, _is_seconds, "a number of seconds >= 0"),
-    "keep_alive_timeout": (72.0, _is_seconds, "a number of seconds >= 0"),
-    "connection_timeout": (0.0, _is_seconds, "a number of seconds >= 0"),
-    "handler_timeout": (0.0, _is_seconds, "a number of seconds >= 0"),
+    "header_timeout": (10.0, is_seconds, "a number of seconds >= 0"),
+    "request_timeout": (30.0, is_seconds, "a number of seconds >= 0"),
+    "keep_alive_timeout": (72.0, is_seconds, "a number of seconds >= 0"),
+    "connection_timeout": (0.0, is_seconds, "a number of seconds >= 0"),
+    "handler_timeout": (0.0, is_seconds, "a number of seconds >= 0"),
     "max_requests_per_socket": (0, _is_count, "an int >= 0"),
     "max_connections": (0, _is_count, "an int >= 0"),
     "force_close_connections": ("idle", lambda v: v is True or v is False or v == "idle",
                                 "True, False or 'idle'"),
     "return_503_on_closing": (True, _is_bool, "a bool"),
-    "plugin_timeout": (10.0, _is_seconds, "a number of seconds >= 0"),
+    "plugin_timeout": (10.0, is_seconds, "a number of seconds >= 0"),
     "request_id_header": ("request-id", lambda v: v is False or (isinstance(v, str) and v != ""),
                           "a header name or False"),
     "request_id_log_label": ("reqId", lambda v: isinstance(v, str) and v != "", "a non-empty str"),
