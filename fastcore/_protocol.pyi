@@ -176,4 +176,10 @@ class HttpProtocol(asyncio.Protocol):
     def __init__(self, server: Server) -> None: ...
     @property
     def is_idle(self) -> bool: ...
+    @property
+    def reading(self) -> bool:
+        """Whether a request is partly received (its head or body still coming in)."""
+    @property
+    def queued(self) -> int:
+        """Requests received whole and waiting behind the one being answered."""
     def close(self) -> None: ...

@@ -1922,8 +1922,12 @@ cdef class HttpProtocol:
 
     cdef inline bint _keep(self, Request req):
         # Whether the connection stays open after this response (RFC 9112 §9.3).
+        # While the app closes, a connection stays open only for the requests
+        # already on it (queued or being read): each of those gets its 503.
         cdef Server server = self.server
-        return (req.keep_alive and not self.no_more and not server.closing
+        return (req.keep_alive and not self.no_more
+                and not (server.closing and not self.queue
+                         and (self.req is None or self.req is req))
                 and not (server.max_requests_per_socket > 0
                          and self.nrequests >= server.max_requests_per_socket))
 
@@ -2113,6 +2117,16 @@ cdef class HttpProtocol:
     @property
     def is_idle(self):
         return self.current is None and self.req is None
+
+    @property
+    def reading(self):
+        """Whether a request is partly received (its head or body still coming in)."""
+        return self.req is not None
+
+    @property
+    def queued(self):
+        """Requests received whole and waiting behind the one being answered."""
+        return len(self.queue) if self.queue else 0
 
     def close(self):
         self._close()

@@ -213,3 +213,37 @@ def test_listen_twice_raises_already_listening():
         finally:
             await app.close()
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("arrival", ["whole", "head_split"])
+def test_request_behind_an_in_flight_one_during_close_gets_503(arrival):
+    # SPEC §1: a request that arrives on an open connection while the app closes
+    # is answered 503 with Connection: close, also when it arrived behind one
+    # still in flight (whole, or with its head still coming in).
+    app = make_app()
+    with live_server(app) as srv:
+        arm_gate(srv)
+        busy = srv.client()
+        busy.send(get("/wait"))
+        srv.call(app.gate["entered"].wait())
+        closing = start_close(srv)
+        wait_until(srv, lambda: app._state.closing)
+        (proto,) = srv.run(lambda: list(app._state.connections))
+        if arrival == "whole":
+            busy.send(get("/json"))
+            wait_until(srv, lambda: proto.queued == 1)
+        else:
+            busy.send(b"GET /json HTTP/1.1\r\n")
+            wait_until(srv, lambda: proto.reading and proto.queued == 0)
+        srv.run(app.gate["release"].set)
+        first = busy.read_response()
+        assert (first.status, first.body) == (200, b"done")
+        assert first.header("connection") != "close"
+        if arrival == "head_split":
+            busy.send(b"Host: t\r\n\r\n")
+        second = busy.read_response()
+        assert (second.status, second.body) == (503, BODY_503)
+        assert second.header("content-length") == str(len(BODY_503))
+        assert second.header("connection") == "close"
+        assert busy.is_closed()
+        closing.result(5)
