@@ -182,6 +182,7 @@ cdef class HttpProtocol:
     cdef int _fail(self, int kind, object error) except -1
     cdef int _write_fail(self, int kind, object error) except -1
     cdef int _enqueue(self, Request req) except -1
+    cdef int _on_trailer(self, bytes name) except -1
     cdef int _drain(self) except -1
     cdef int _dispatch(self, Request req) except -1
     cdef int _advance(self, Request req, Reply reply) except -1

@@ -303,6 +303,36 @@ cdef inline bint header_is(bytes name, const char* lower, Py_ssize_t n):
     return PyBytes_GET_SIZE(name) == n and strncasecmp(PyBytes_AS_STRING(name), lower, n) == 0
 
 
+# A header name that becomes a framing header when a proxy maps "_" to "-"
+# (CGI-style environments do): refused like the framing ambiguity it is.
+cdef bint is_framing_alias(bytes name):
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(name)
+    if (n != 14 and n != 17) or memchr(PyBytes_AS_STRING(name), b"_", n) == NULL:
+        return False
+    alias = name.replace(b"_", b"-")
+    return header_is(alias, b"content-length", 14) or header_is(alias, b"transfer-encoding", 17)
+
+
+# Request-target forms other than origin-form (RFC 9112 §3.2.2-3.2.4), checked
+# only for targets that do not start with "/". The host of an absolute-form
+# target must be a valid, non-empty host (RFC 9110 §4.2.1); authority-form
+# (host ":" port) is for CONNECT alone, and "*" for OPTIONS alone.
+_HOST = (r"(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+\]"
+         r"|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)")
+cdef object _ABSOLUTE_FORM = re.compile(
+    (r"[A-Za-z][A-Za-z0-9+.\-]*://(?:(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*@)?"
+     + _HOST + r"(?::[0-9]*)?(?:[/?].*)?").encode(), re.DOTALL)
+cdef object _AUTHORITY_FORM = re.compile((_HOST + r":[0-9]+").encode())
+
+
+cdef bint target_form_ok(bytes url, str method):
+    if url == b"*":
+        return method == "OPTIONS"
+    if method == "CONNECT":
+        return _AUTHORITY_FORM.fullmatch(url) is not None
+    return _ABSOLUTE_FORM.fullmatch(url) is not None
+
+
 cdef str header_value_str(object value):
     if isinstance(value, str):
         return <str>value
@@ -1019,9 +1049,16 @@ cdef class HttpProtocol:
         if self.head_seen > self.server.max_header_size:
             self.abort_kind = FAIL_HEADER_OVERFLOW
             raise _Abort()
+        if not self.in_head:
+            self._on_trailer(name)
         req._raw_headers.append(name)
         req._raw_headers.append(value)
         if n == 12 and header_is(name, b"content-type", 12):
+            if req._ctype is not None:
+                # Two Content-Type headers: which media type the body is in is
+                # ambiguous (RFC 9110 §5.3 allows no list for it).
+                self.abort_kind = FAIL_MALFORMED
+                raise _Abort()
             req._ctype = value
         elif n == 14 and header_is(name, b"content-length", 14):
             req._clen = int(value)
@@ -1037,6 +1074,19 @@ cdef class HttpProtocol:
             req._expect = value
         elif n == 7 and header_is(name, b"upgrade", 7):
             req._upgrade_header = True
+        elif is_framing_alias(name):
+            self.abort_kind = FAIL_MALFORMED
+            raise _Abort()
+
+    cdef int _on_trailer(self, bytes name) except -1:
+        # Fields that frame or route the message have no meaning in a trailer
+        # section and must not be merged into the header section (RFC 9110
+        # §6.5.1): a request that sends one is refused.
+        if (header_is(name, b"content-length", 14) or header_is(name, b"transfer-encoding", 17)
+                or header_is(name, b"host", 4)):
+            self.abort_kind = FAIL_MALFORMED
+            raise _Abort()
+        return 0
 
     def on_headers_complete(self):
         # HOT PATH: bench/test_bench_protocol.py (parse)
@@ -1062,6 +1112,10 @@ cdef class HttpProtocol:
                 raise _Abort()
         elif version == 10:
             req._http10 = True
+            if req._chunked:
+                # Transfer-Encoding in HTTP/1.0: the framing is faulty (RFC 9112 §6.1).
+                self.abort_kind = FAIL_MALFORMED
+                raise _Abort()
         else:
             # HTTP/0.9 request lines and other majors are refused (RFC 9112 §2.3).
             self.abort_kind = FAIL_MALFORMED
@@ -1073,9 +1127,12 @@ cdef class HttpProtocol:
         method = parser.get_method()
         req.method = _METHODS.get(method) or method.decode("ascii")
         req.is_head = req.method == "HEAD"
-        req.url = url.decode("ascii")
         s = PyBytes_AS_STRING(url)
         n = PyBytes_GET_SIZE(url)
+        if (n == 0 or s[0] != b"/") and not target_form_ok(url, req.method):
+            self.abort_kind = FAIL_MALFORMED
+            raise _Abort()
+        req.url = url.decode("ascii")
         q = <const char*>memchr(s, b"?", n)
         if q == NULL:
             req.path = req.url

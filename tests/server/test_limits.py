@@ -91,12 +91,64 @@ MALFORMED = {
     "negative content-length": b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n",
     "raw non-ascii in target": "GET /café HTTP/1.1\r\nHost: t\r\n\r\n".encode(),
     "bare lf line endings": b"GET /json HTTP/1.1\nHost: t\n\n",
+    # RFC 9112 §3.2: each request-target form belongs to its methods.
+    "asterisk target on GET": b"GET * HTTP/1.1\r\nHost: t\r\n\r\n",
+    "asterisk target on an unrouted method": b"M-SEARCH * HTTP/1.1\r\nHost: t\r\n\r\n",
+    "absolute target with an invalid host": b"PUT s://]ufd/: HTTP/1.1\r\nHost: t\r\n\r\n",
+    "absolute target with an empty host": b"GET http:///json HTTP/1.1\r\nHost: t\r\n\r\n",
+    "absolute target with a bad port": b"GET http://t:8x/json HTTP/1.1\r\nHost: t\r\n\r\n",
+    "relative target": b"GET json/x HTTP/1.1\r\nHost: t\r\n\r\n",
+    "authority target on GET": b"GET t:443 HTTP/1.1\r\nHost: t\r\n\r\n",
+    "CONNECT target without a port": b"CONNECT t HTTP/1.1\r\nHost: t\r\n\r\n",
+    # Names a proxy may map onto framing headers ("_" to "-"): ambiguous framing.
+    "Transfer_Encoding": b"GET /json HTTP/1.1\r\nHost: t\r\nTransfer_Encoding: chunked\r\n\r\n",
+    "Content_Length": b"POST /echo HTTP/1.1\r\nHost: t\r\nContent_Length: 3\r\n"
+                      b"Content-Length: 2\r\n\r\nab",
+    "content_length lower-case": b"GET /json HTTP/1.1\r\nHost: t\r\ncontent_length: 0\r\n\r\n",
+    "two content-type headers":
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+    "transfer-encoding in http/1.0":
+        b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+    # RFC 9110 §6.5.1: framing and routing fields have no place in trailers.
+    "content-length trailer":
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nab\r\n0\r\nContent-Length: 9\r\n\r\n",
+    "transfer-encoding trailer":
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nab\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "host trailer":
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nab\r\n0\r\nHost: evil\r\n\r\n",
+}
+
+# Target forms and names that stay accepted next to the refused ones above.
+ACCEPTED = {
+    "OPTIONS *": (b"OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", 404),
+    "absolute target": (b"GET http://t/json HTTP/1.1\r\nHost: t\r\n\r\n", 404),
+    "absolute target, ipv6 host and port":
+        (b"GET http://[::1]:80/json?a=1 HTTP/1.1\r\nHost: t\r\n\r\n", 404),
+    "absolute target with userinfo":
+        (b"GET https://u:p@t:8080/json HTTP/1.1\r\nHost: t\r\n\r\n", 404),
+    "other underscore names": (b"GET /json HTTP/1.1\r\nHost: t\r\nX_Trace: 1\r\n"
+                               b"Content_Type: x\r\n\r\n", 200),
+    "plain trailer": (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n"
+                      b"2\r\nab\r\n0\r\nX-Checksum: 1\r\n\r\n", 200),
+    "http/1.0 with content-length": (b"POST /echo HTTP/1.0\r\nContent-Type: text/plain\r\n"
+                                     b"Content-Length: 2\r\n\r\nab", 200),
 }
 
 
 @pytest.mark.parametrize("raw", MALFORMED.values(), ids=MALFORMED.keys())
 def test_malformed_request_gets_400_and_close(server, raw):
     assert_rejected(server, raw, 400, BODY_400)
+
+
+@pytest.mark.parametrize("raw, status", ACCEPTED.values(), ids=ACCEPTED.keys())
+def test_forms_beside_the_refused_ones_are_still_accepted(server, raw, status):
+    r = server.client().request(raw)
+    assert r.status == status, r.body
 
 
 def test_malformed_after_good_pipelined_request_answers_good_one_first(server):

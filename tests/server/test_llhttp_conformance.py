@@ -45,21 +45,20 @@ parser), ``accept-unfinished`` (llhttp completed no message), ``reject``,
 from __future__ import annotations
 
 import re
-import socket
 from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
 
-import fastcore
 from fastcore.app import SUPPORTED_METHODS
 from tests import external
 from tests.conftest import get, live_server
+from tests.server.framing_rules import header_violation, target_violation
+from tests.server.replay import READ_TIMEOUT, Answer, echo_app, exchange, split_responses
 from tests.server.llhttp_corpus import (CORPUS_DIR, PAUSE_CODES, Case, Message, load_corpus,
                                         skip_reason)
 
 BAD_REQUEST_BODY = b'{"error":"Bad Request","message":"Client Error","statusCode":400}'
-READ_TIMEOUT = 5.0
 
 CASES = load_corpus()
 MISSING = ("the llhttp request corpus is not beside the repository: no *.md cases in %s "
@@ -69,8 +68,8 @@ SKIPPED = [c for c in CASES if skip_reason(c) is not None]
 
 # Expected totals: a corpus that shrinks or grows must be looked at, not absorbed.
 EXPECTED_COUNTS = {"replayed": 120, "skipped": 46}
-EXPECTED_KINDS = {"accept": 6, "accept-app-refused": 16, "accept-unfinished": 1,
-                  "reject": 55, "spec-stricter": 42}
+EXPECTED_KINDS = {"accept": 6, "accept-app-refused": 15, "accept-unfinished": 1,
+                  "reject": 55, "spec-stricter": 43}
 
 # Cases where fastcore itself is wrong; each is expected to fail until fixed
 # (strict xfail), and its entry must then be removed. Keyed by test, then case.
@@ -94,7 +93,8 @@ def spec_violation(msg: Message) -> str | None:
         return "HTTP major version other than 1"
     if version == "1.1" and "host" not in msg.header_names:
         return "HTTP/1.1 without Host"
-    return None
+    return target_violation(msg.method, msg.url) or header_violation(
+        version, msg.headers, msg.trailers if msg.complete else ())
 
 
 def _has_body_parser(content_type: str | None) -> bool:
@@ -158,70 +158,7 @@ def plan_case(case: Case) -> Plan:
 PLANS = {case_id(c): plan_case(c) for c in STRICT}
 
 
-# --- the client side ---------------------------------------------------------------
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict
-    body: bytes
-
-
-def split_responses(data: bytes, head_only: list) -> tuple[list, bytes]:
-    """Cut ``data`` into Content-Length framed responses; return them and the rest.
-
-    ``head_only[i]`` says response ``i`` answers a HEAD (no body follows its
-    head). A response after one carrying ``Connection: close`` is still read:
-    what the server wrote is what is checked.
-    """
-    answers: list[Answer] = []
-    pos = 0
-    while (end := data.find(b"\r\n\r\n", pos)) >= 0:
-        lines = data[pos:end].decode("latin-1").split("\r\n")
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        head_request = len(answers) < len(head_only) and head_only[len(answers)]
-        size = 0 if head_request else int(headers.get("content-length", "0"))
-        if len(data) < end + 4 + size:
-            break
-        answers.append(Answer(int(lines[0].split(" ")[1]), headers, data[end + 4:end + 4 + size]))
-        pos = end + 4 + size
-    return answers, data[pos:]
-
-
-def exchange(server, raw: bytes, half_close: bool = True,
-             timeout: float = READ_TIMEOUT) -> tuple[bytes, bool]:
-    """Send ``raw``, half-close, read until the server closes (or time runs out).
-
-    Returns what was received and whether the server closed in time.
-    """
-    sock = socket.create_connection((server.host, server.port), timeout=timeout)
-    received = b""
-    try:
-        sock.sendall(raw)
-        if half_close:
-            sock.shutdown(socket.SHUT_WR)
-        while chunk := sock.recv(65536):
-            received += chunk
-        return received, True
-    except ConnectionResetError:
-        return received, True
-    except socket.timeout:
-        return received, False
-    finally:
-        sock.close()
-
-
 # --- the server --------------------------------------------------------------------
-
-def _echo(request, reply):
-    # A HEAD answer has no body; an empty one keeps its framing unambiguous.
-    if request.method == "HEAD":
-        return None
-    return "%s %s" % (request.method, request.url)
-
 
 @pytest.fixture(autouse=True)
 def corpus_present():
@@ -231,9 +168,7 @@ def corpus_present():
 
 @pytest.fixture(scope="module")
 def server():
-    app = fastcore.App()
-    app.route(method=sorted(SUPPORTED_METHODS), url="/*", handler=_echo)
-    with live_server(app) as running:
+    with live_server(echo_app()) as running:
         yield running
 
 

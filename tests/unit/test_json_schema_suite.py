@@ -2,8 +2,8 @@
 
 Where the suite comes from: the ``jsonschema`` source distribution on PyPI ships
 the suite under ``json/`` (tests and remotes). The pinned sdist is fetched once
-with ``pip download`` into ``.cache/json-schema-test-suite/`` at the repository
-root and unpacked there; later runs reuse it. ``JSON_SCHEMA_TEST_SUITE=/path``
+with ``pip download`` into ``.cache/jsonschema-4.26.0/`` at the repository root
+(``tests.external.fetch_sdist``); later runs reuse it. ``JSON_SCHEMA_TEST_SUITE=/path``
 (a directory holding ``tests/draft7`` and ``remotes``, e.g. a checkout of the
 suite or Debian's ``/usr/share/json-schema-test-suite``) overrides the fetch.
 
@@ -22,10 +22,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import subprocess
-import sys
-import tarfile
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -36,7 +32,6 @@ from fastcore.validation import compile_validator
 from fastcore.errors import FastcoreError, SchemaValidationError
 
 SDIST = ("jsonschema", "4.26.0")
-CACHE = Path(__file__).resolve().parents[2] / ".cache" / "json-schema-test-suite"
 
 # Suite file (relative to tests/draft7) -> row name; rows are keywords fastcore supports.
 ROWS = {
@@ -107,34 +102,10 @@ FLOORS = {
 }
 
 
-def _fetch_suite() -> Path:
-    name, version = SDIST
-    root = CACHE / ("%s-%s" % (name, version))
-    if (root / "json" / "tests" / "draft7").is_dir():
-        return root / "json"
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-               "--no-binary", ":all:", "%s==%s" % (name, version), "-d", tmp]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        archives = list(Path(tmp).glob("*.tar.gz"))
-        if done.returncode != 0 or not archives:
-            external.missing("cannot fetch the test suite (%s): %s"
-                             % (" ".join(cmd), done.stderr[-500:]))
-        prefix = "%s-%s/json/" % (name, version)
-        with tarfile.open(archives[0]) as tar:
-            members = [m for m in tar.getmembers() if m.name.startswith(prefix) and m.isfile()]
-            try:
-                tar.extractall(CACHE, members=members, filter="data")
-            except TypeError:  # Python before 3.11.4: no extraction filters
-                tar.extractall(CACHE, members=members)
-    return root / "json"
-
-
 @pytest.fixture(scope="module")
 def suite_dir() -> Path:
     given = os.environ.get("JSON_SCHEMA_TEST_SUITE")
-    return Path(given) if given else _fetch_suite()
+    return Path(given) if given else external.fetch_sdist(*SDIST, "json")
 
 
 def _remote_store(suite: Path) -> SchemaStore:
