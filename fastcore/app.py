@@ -19,7 +19,7 @@ from typing import Any, Callable
 from . import errors
 from ._protocol import RouteRecord, Server
 from ._router import Router
-from .boot import PluginNode, load_queue
+from .boot import PluginNode, load_late, load_queue
 from .context import Context, RouteEntry
 from .context import HTTP_METHODS, SUPPORTED_METHODS  # noqa: F401  (re-exported)
 from .hooks import LIFECYCLE_HOOKS, call_hook, run_logged
@@ -77,6 +77,7 @@ class App(Context):
         self._root_node = PluginNode(_no_plugin, {}, "", None, name="root")
         self._started = False
         self._boot_error: BaseException | None = None
+        self._late_plugins: list = []       # (booted node, plugin node) registered late
         Context.__init__(self, self, None, "", "root")
         self._contexts.append(self)
         self._node = self._root_node
@@ -122,6 +123,7 @@ class App(Context):
         started = time.perf_counter()
         try:
             await load_queue(self._root_node, self)
+            await load_late(self)
         finally:
             self._root_node.elapsed = time.perf_counter() - started
         self._started = True

@@ -9,6 +9,13 @@ marked with :func:`plugin`, which reuses that context), runs the plugin
 under ``plugin_timeout``, then boots the node's own queue: the plugins it
 registered. Registration order, depth first, as avvio does for Fastify.
 
+A plugin registered on a context whose plugin has already finished booting
+(a context kept by another plugin, say) cannot join that finished queue: it
+waits in the app's list of late registrations, which the next ``after()``
+or ``ready()`` boots, in registration order, under the context it was
+registered on. Once ``ready()`` has locked the blueprint, ``register``
+raises ``FC_ERR_INSTANCE_ALREADY_STARTED`` instead.
+
 Failures: a plugin that raises is reported as ``FC_ERR_PLUGIN_BOOT`` naming
 it, with its error as ``__cause__``; one that does not finish in time is
 ``FC_ERR_PLUGIN_TIMEOUT``; a declared dependency that was not loaded
@@ -77,7 +84,7 @@ class PluginNode:
     """One registration: the plugin, its options, and what it registers in turn."""
 
     __slots__ = ("fn", "name", "opts", "prefix", "parent_context", "context", "queue",
-                 "children", "elapsed")
+                 "children", "elapsed", "booted")
 
     def __init__(self, fn: Callable, opts: dict, prefix: str, parent_context: Any,
                  name: str | None = None) -> None:
@@ -90,6 +97,14 @@ class PluginNode:
         self.queue: list[PluginNode] = []
         self.children: list[PluginNode] = []
         self.elapsed: float | None = None
+        self.booted = False         # it ran and its own queue was booted
+
+    def add(self, child: PluginNode, app: Any) -> None:
+        """Queue ``child`` here, or among the app's late registrations once booted."""
+        if self.booted:
+            app._late_plugins.append((self, child))
+        else:
+            self.queue.append(child)
 
     @property
     def encapsulated(self) -> bool:
@@ -104,6 +119,14 @@ async def load_queue(node: PluginNode, app: Any) -> None:
         await load_plugin(child, app)
 
 
+async def load_late(app: Any) -> None:
+    """Boot the plugins registered on contexts that had finished booting."""
+    while app._late_plugins:
+        owner, child = app._late_plugins.pop(0)
+        owner.children.append(child)
+        await load_plugin(child, app)
+
+
 async def load_plugin(node: PluginNode, app: Any) -> None:
     started = time.perf_counter()
     try:
@@ -112,6 +135,7 @@ async def load_plugin(node: PluginNode, app: Any) -> None:
         try:
             await _run(node, context, app._options["plugin_timeout"])
             await load_queue(node, app)
+            node.booted = True
         finally:
             context._node = previous
     except BaseException as exc:

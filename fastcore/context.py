@@ -292,12 +292,13 @@ class Context:
         if prefix and not node.encapsulated:
             warnings.warn('The prefix of plugin "%s" is ignored: it does not get its own '
                           "context" % node.name, stacklevel=2)
-        self._node.queue.append(node)
+        self._node.add(node, self._root)
         return self
 
     async def after(self) -> Context:
         """Boot the plugins queued in this context so far."""
         await boot.load_queue(self._node, self._root)
+        await boot.load_late(self._root)
         return self
 
     def _create_child(self, prefix: str, name: str) -> Context:

@@ -105,6 +105,54 @@ def test_plugins_booting_inside_ready_may_register():
     assert app.inject_sync("GET", "/y").body == b"ok"
 
 
+def test_plugin_registered_on_a_booted_context_boots_at_ready():
+    app = fastcore.App()
+    kept = {}
+
+    async def first(ctx, opts):
+        kept["first"] = ctx
+        ctx.decorate("mark", "first")
+
+    async def late(ctx, opts):
+        ctx.get("/late", lambda request, reply: ctx.mark)
+
+    async def second(ctx, opts):
+        kept["first"].register(late, prefix="/in-first")   # "first" has finished booting
+
+    app.register(first, prefix="/first")
+    app.register(second)
+    assert app.inject_sync("GET", "/first/in-first/late").body == b"first"
+    assert "late" in app.print_plugins() and "(not booted)" not in app.print_plugins()
+
+
+def test_plugin_registered_on_a_booted_context_boots_at_the_next_after():
+    app = fastcore.App()
+    booted, kept = [], {}
+
+    async def child(ctx, opts):
+        kept["child"] = ctx
+        booted.append("child")
+
+    async def parent(ctx, opts):
+        ctx.register(child)
+        await ctx.after()                       # "child" boots here
+        assert booted == ["child"]
+        kept["child"].register(lambda c, o: booted.append("late"))
+        await ctx.after()                       # the late one boots here
+        assert booted == ["child", "late"]
+
+    app.register(parent)
+    asyncio.run(app.ready())
+    assert booted == ["child", "late"]
+
+
+def test_register_from_on_ready_is_refused_naming_register():
+    app = fastcore.App()
+    app.add_hook("on_ready", lambda: app.register(lambda c, o: None))
+    with pytest.raises(errors.InstanceAlreadyStartedError, match='"register"'):
+        asyncio.run(app.ready())
+
+
 # --- plugin failures -----------------------------------------------------------------------------
 
 def test_plugin_error_is_wrapped_naming_the_plugin():
