@@ -163,7 +163,7 @@ async def _enter(node: PluginNode) -> Any:
     child._node = node
     try:
         for fn in parent._inherited_hooks("on_register"):
-            await call_hook(fn, child, node.opts)
+            fn(child, node.opts)
     except _BOOT_ERRORS:
         raise
     except Exception as exc:

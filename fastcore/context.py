@@ -27,7 +27,7 @@ from .content_types import ContentTypeParsers
 from .decorators import Decorations
 from .options import is_seconds
 from .schemas import SchemaStore
-from .hooks import (APPLICATION_HOOKS, LIFECYCLE_HOOKS, REQUEST_HOOKS, apply_hooks, call_hook_now,
+from .hooks import (APPLICATION_HOOKS, LIFECYCLE_HOOKS, REQUEST_HOOKS, apply_hooks,
                     chain_hooks, check_hook, route_hook_lists)
 
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE")
@@ -221,7 +221,7 @@ class Context:
         route_options = {"method": method, "url": full, "route_path": url, "prefix": prefix,
                          "handler": handler, **ROUTE_OPTIONS, **options}
         for fn in self._inherited_hooks("on_route"):
-            call_hook_now("on_route", fn, route_options)
+            fn(route_options)
         # With a prefix, "/" answers both "/prefix" and "/prefix/" (Fastify's
         # prefixTrailingSlash "both"), unless the router ignores trailing slashes.
         with_slash = (bool(prefix) and url == "/" and route_options["url"] == full

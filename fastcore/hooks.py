@@ -49,6 +49,9 @@ APPLICATION_HOOKS: dict[str, tuple[str, ...]] = {
 # Application hooks that run once for the whole app, in registration order
 # across every context (on_close in reverse).
 LIFECYCLE_HOOKS = ("on_ready", "on_listen", "pre_close", "on_close")
+# Run inside the registering call (route(), a plugin's boot step), so they are
+# synchronous, as in Fastify: an async one is refused when added.
+SYNC_HOOKS = ("on_route", "on_register")
 
 _ALL_HOOKS = {**REQUEST_HOOKS, **APPLICATION_HOOKS}
 
@@ -72,6 +75,10 @@ def check_hook(name: str, fn: Any) -> None:
     if not callable(fn):
         raise errors.HookInvalidHandlerError(
             "%s hook should be a function, instead got %s" % (name, type(fn).__name__))
+    if name in SYNC_HOOKS and is_async_callable(fn):
+        raise errors.HookInvalidAsyncHandlerError(
+            "%s hook %s must be a plain function: %s hooks run synchronously, inside the "
+            "call that registers" % (name, _label(fn), name))
     try:
         passed = _CHECKED.get(fn)
     except TypeError:           # not weakly referenceable: check it every time
@@ -156,26 +163,6 @@ async def call_hook(fn: Callable, *args: Any) -> Any:
     if inspect.isawaitable(result):
         result = await result
     return result
-
-
-def call_hook_now(name: str, fn: Callable, *args: Any) -> Any:
-    """Call a hook from synchronous code; an async hook must finish without waiting.
-
-    ``on_route`` runs inside ``route()``, which is synchronous (a duplicate is
-    reported by the call that causes it), so an ``async def`` hook is stepped
-    once: it may not suspend.
-    """
-    result = fn(*args)
-    if not inspect.iscoroutine(result):
-        return result
-    try:
-        result.send(None)
-    except StopIteration as done:
-        return done.value
-    result.close()
-    raise errors.HookInvalidAsyncHandlerError(
-        "Async %s hook %s awaited something: %s hooks run synchronously" % (
-            name, _label(fn), name))
 
 
 async def run_logged(name: str, entries: Iterable[tuple[Any, Callable]],
