@@ -37,6 +37,8 @@ cdef class Server:
     cdef public object logger
     cdef public object not_found_resolver      # fn(path) -> RouteRecord, or None: not_found
     cdef public object rewrite_url             # fn(request) -> str, or None
+    cdef public tuple derive_constraints       # ((name, derive(request)), ...) of the custom
+                                               # strategies routes use, or None
     cdef public object framework_errors        # fn(error, request, reply), or None
     cdef public object request_logger          # .incoming(request) / .completed(request, reply), or None
     cdef public object disable_request_logging # fn(request) -> bool, or None

@@ -1265,8 +1265,13 @@ cdef class HttpProtocol:
         if router.has_version_constraints:
             version = req.headers.get("accept-version")
         try:
-            found = router.find(req.method, req.path, host, version)
-        except _FastcoreError as exc:
+            if server.derive_constraints is None:
+                found = router.find(req.method, req.path, host, version)
+            else:
+                custom = {name: derive(req) for name, derive in server.derive_constraints}
+                found = router.find(req.method, req.path, host, version, custom)
+        except Exception as exc:
+            # A bad URL, or a strategy's derive() that raised: the error handler answers.
             req._lookup_error = exc
             return 0
         if found is not None:

@@ -16,6 +16,7 @@ cdef class _Route:
     cdef tuple version            # (major, minor, patch) or None
     cdef object host              # lower-cased str, compiled re.Pattern, or None
     cdef bint host_exact
+    cdef tuple custom             # ((strategy, value), ...) of custom constraints, or None
     cdef Py_ssize_t order         # registration index, the last tie-breaker
     cdef tuple label              # display labels of the segments (print_routes)
 
@@ -51,12 +52,16 @@ cdef class Router:
     cdef readonly Py_ssize_t max_param_length
     cdef readonly bint has_version_constraints
     cdef readonly bint has_host_constraints
+    cdef readonly frozenset custom_constraints  # names of the app's custom strategies
+    cdef readonly tuple custom_used   # the custom strategy names some route uses, sorted
+    cdef readonly bint has_custom_constraints
     cdef bint _normalise          # a lookup path may need rewriting before matching
     cdef dict _trees              # method -> root _Node
     cdef dict _statics            # method -> {normalised static path: _Leaf}
     cdef list _routes             # _Route in registration order
     cdef dict _keys               # duplicate key -> _Route
 
-    cpdef tuple find(self, str method, str path, object host=*, object version=*)
+    cpdef tuple find(self, str method, str path, object host=*, object version=*,
+                     dict custom=*)
     cdef str _normalise_path(self, str path)
     cdef dict _build_params(self, _Route route, list values)

@@ -21,6 +21,12 @@ class Router:
     """True once a route has a ``version`` constraint; until then versions are ignored."""
     has_host_constraints: bool
     """True once a route has a ``host`` constraint; until then hosts are ignored."""
+    custom_constraints: frozenset[str]
+    """The names of the custom strategies routes may use as constraints."""
+    has_custom_constraints: bool
+    """True once a route has a custom constraint; until then ``custom`` is ignored."""
+    custom_used: tuple[str, ...]
+    """The custom strategy names some route uses, sorted; until one does, ``custom`` is ignored."""
     case_sensitive: bool
     """Whether static parts match case-sensitively (params always keep their case)."""
     ignore_trailing_slash: bool
@@ -37,8 +43,13 @@ class Router:
         ignore_trailing_slash: bool = False,
         ignore_duplicate_slashes: bool = False,
         max_param_length: int = 100,
+        custom_constraints: tuple[str, ...] | frozenset[str] = (),
     ) -> None:
-        """Create an empty router; ``max_param_length`` must be at least 1."""
+        """Create an empty router; ``max_param_length`` must be at least 1.
+
+        ``custom_constraints`` names the custom strategies (not ``version`` or
+        ``host``) whose values routes may declare.
+        """
 
     def on(
         self,
@@ -51,7 +62,8 @@ class Router:
 
         ``constraints`` may hold ``version`` (``"1.2.0"``, ``"1.2"`` or ``"1"``)
         and ``host`` (a string compared case-insensitively, or a compiled regex
-        searched in the lower-cased Host).
+        searched in the lower-cased Host), and, for each custom strategy name,
+        a string the request's derived value must equal.
 
         Raises ``DuplicatedRouteError`` when the method, the normalised pattern
         (param names ignored) and the constraints are already registered, and
@@ -67,13 +79,17 @@ class Router:
         path: str,
         host: str | None = None,
         version: str | None = None,
+        custom: dict[str, str | None] | None = None,
     ) -> tuple[Any, dict[str, str]] | None:
         """``(store, params)`` for the request, or ``None`` when nothing matches.
 
         ``path`` is the request path without its query string, as received
         (percent-encoded). ``host`` is the Host header, ``version`` the
         Accept-Version header (an exact version or an x-range: ``1.2.x``, ``1.x``,
-        ``1``, ``*``). Params are percent-decoded; ``%2F`` never splits a segment.
+        ``1``, ``*``). ``custom`` holds each custom strategy's derived value; a
+        route with a custom constraint matches only an equal value, a route
+        without one matches any. Params are percent-decoded; ``%2F`` never
+        splits a segment.
 
         Raises ``BadUrlError`` for a malformed escape or escapes that are not
         UTF-8, and ``ParamTooLongError`` when a matched param is longer than

@@ -70,6 +70,9 @@ strategies apply them):
   regexes the first registered wins.
 * Among the routes accepting a request, the most constrained wins (most keys in
   ``constraints``); the unconstrained route is the fallback.
+* Custom strategies (``App(constraints={name: strategy})``): a route's value
+  for one must equal the value the strategy derived from the request; a
+  route without that constraint matches any value (unlike ``version``).
 * While no route uses a constraint, its request value is ignored entirely.
 * A route whose constraints reject the request is a dead end for the walk,
   which backtracks as for any other mismatch.
@@ -248,7 +251,17 @@ cdef bint _outranks(_Route a, _Route b):
     return a.order < b.order
 
 
-cdef _Route _select_constrained(_Leaf leaf, object host, object version):
+cdef bint _custom_match(tuple wanted, dict derived):
+    """Whether every (strategy, value) of a route equals what the request derived."""
+    if derived is None:
+        return False
+    for name, value in wanted:
+        if derived.get(name) != value:
+            return False
+    return True
+
+
+cdef _Route _select_constrained(_Leaf leaf, object host, object version, dict custom):
     """The best route of ``leaf`` for these constraint values (rules in the header)."""
     cdef _Route route
     cdef _Route best = None
@@ -269,6 +282,8 @@ cdef _Route _select_constrained(_Leaf leaf, object host, object version):
                     continue
             elif route.host.search(host) is None:
                 continue
+        if route.custom is not None and not _custom_match(route.custom, custom):
+            continue
         if best is None or _outranks(route, best):
             best = route
     if best is None and version is None:
@@ -277,12 +292,12 @@ cdef _Route _select_constrained(_Leaf leaf, object host, object version):
 
 
 # HOT PATH: bench/test_bench_router.py
-cdef inline _Route _select(_Leaf leaf, object host, object version):
+cdef inline _Route _select(_Leaf leaf, object host, object version, dict custom):
     if leaf.constrained is None:
         if version is None:
             return leaf.plain
         return None
-    return _select_constrained(leaf, host, version)
+    return _select_constrained(leaf, host, version, custom)
 
 
 # --- the trie walk ---------------------------------------------------------------
@@ -290,7 +305,7 @@ cdef inline _Route _select(_Leaf leaf, object host, object version):
 # HOT PATH: bench/test_bench_router.py
 cdef _Route _walk(_Node node, list raw, list dec, list keys, Py_ssize_t i,
                   Py_ssize_t n, Py_ssize_t pos, str npath, list values,
-                  object host, object version, bint empty_wildcard):
+                  object host, object version, dict custom, bint empty_wildcard):
     """Depth-first match of segments ``i..n-1`` below ``node``.
 
     ``pos`` is where segment ``i`` starts in ``npath`` (for the wildcard's
@@ -310,11 +325,11 @@ cdef _Route _walk(_Node node, list raw, list dec, list keys, Py_ssize_t i,
     cdef Py_ssize_t next_pos
     if i == n:
         if node.leaf is not None:
-            found = _select(node.leaf, host, version)
+            found = _select(node.leaf, host, version, custom)
             if found is not None:
                 return found
         if empty_wildcard and node.wildcard is not None:
-            found = _select(node.wildcard, host, version)
+            found = _select(node.wildcard, host, version, custom)
             if found is not None:
                 values.append("")
                 return found
@@ -325,7 +340,7 @@ cdef _Route _walk(_Node node, list raw, list dec, list keys, Py_ssize_t i,
         child = node.statics.get(keys[i])
         if child is not None:
             found = _walk(child, raw, dec, keys, i + 1, n, next_pos, npath, values,
-                          host, version, empty_wildcard)
+                          host, version, custom, empty_wildcard)
             if found is not None:
                 return found
     if node.patterns is not None:
@@ -338,19 +353,19 @@ cdef _Route _walk(_Node node, list raw, list dec, list keys, Py_ssize_t i,
             for g in pat.groups:
                 values.append(group(g))
             found = _walk(pat.child, raw, dec, keys, i + 1, n, next_pos, npath, values,
-                          host, version, empty_wildcard)
+                          host, version, custom, empty_wildcard)
             if found is not None:
                 return found
             del values[mark:]
     if node.param is not None and PyUnicode_GET_LENGTH(seg) != 0:
         values.append(seg)
         found = _walk(node.param, raw, dec, keys, i + 1, n, next_pos, npath, values,
-                      host, version, empty_wildcard)
+                      host, version, custom, empty_wildcard)
         if found is not None:
             return found
         values.pop()
     if node.wildcard is not None:
-        found = _select(node.wildcard, host, version)
+        found = _select(node.wildcard, host, version, custom)
         if found is not None:
             if dec is raw:
                 values.append(npath[pos:])
@@ -561,7 +576,8 @@ cdef class _Node:
 
 cdef class Router:
     def __init__(self, *, bint case_sensitive=True, bint ignore_trailing_slash=False,
-                 bint ignore_duplicate_slashes=False, Py_ssize_t max_param_length=100):
+                 bint ignore_duplicate_slashes=False, Py_ssize_t max_param_length=100,
+                 custom_constraints=()):
         if max_param_length < 1:
             raise ValueError("max_param_length must be at least 1")
         self.case_sensitive = case_sensitive
@@ -570,6 +586,11 @@ cdef class Router:
         self.max_param_length = max_param_length
         self.has_version_constraints = False
         self.has_host_constraints = False
+        self.custom_constraints = frozenset(custom_constraints)
+        if self.custom_constraints & {"version", "host"}:
+            raise ValueError("version and host are built-in constraints")
+        self.custom_used = ()
+        self.has_custom_constraints = False
         self._normalise = ignore_trailing_slash or ignore_duplicate_slashes
         self._trees = {}
         self._statics = {}
@@ -581,7 +602,8 @@ cdef class Router:
     # HOT PATH: bench/test_bench_router.py
     # The signature line stays yellow in ``cython -a``: it is the argument
     # parsing of the Python-level wrapper, which C callers (the protocol) skip.
-    cpdef tuple find(self, str method, str path, object host=None, object version=None):
+    cpdef tuple find(self, str method, str path, object host=None, object version=None,
+                     dict custom=None):
         """``(store, params)`` of the route matching ``path``, or None (see the .pyi)."""
         cdef Py_ssize_t n = PyUnicode_GET_LENGTH(path)
         cdef str npath = path
@@ -598,6 +620,8 @@ cdef class Router:
             return None
         if not self.has_version_constraints:
             version = None
+        if not self.has_custom_constraints:
+            custom = None
         if not self.has_host_constraints:
             host = None
         elif host is not None:
@@ -610,7 +634,7 @@ cdef class Router:
             if table is not None:
                 leaf = table.get(npath if self.case_sensitive else npath.lower())
                 if leaf is not None:
-                    route = _select(leaf, host, version)
+                    route = _select(leaf, host, version, custom)
                     if route is not None:
                         return (route.store, {})
         raw = PyUnicode_Split(npath, "/", -1)
@@ -624,7 +648,7 @@ cdef class Router:
             keys = [(<str>seg).lower() for seg in dec]
         values = []
         route = _walk(root, raw, dec, keys, 1, len(raw), 1, npath, values, host, version,
-                      self.ignore_trailing_slash)
+                      custom, self.ignore_trailing_slash)
         if route is None:
             return None
         return (route.store, self._build_params(route, values))
@@ -664,7 +688,8 @@ cdef class Router:
         if not method:
             raise InvalidRouteError("Invalid route '%s': empty method" % pattern)
         specs, names = self._parse(pattern)
-        ckey, n_constraints, version, host = _normalise_constraints(pattern, constraints)
+        ckey, n_constraints, version, host, custom = _normalise_constraints(
+            pattern, constraints, self.custom_constraints)
         key = (method, tuple([spec[1] for spec in specs]), ckey)
         if key in self._keys:
             raise DuplicatedRouteError(
@@ -682,6 +707,7 @@ cdef class Router:
         route.version = version
         route.host = host
         route.host_exact = isinstance(host, str)
+        route.custom = custom
         route.order = len(self._routes)
         route.label = tuple([(spec[0], spec[3]) for spec in specs])
         self._insert(method, specs, route)
@@ -691,6 +717,9 @@ cdef class Router:
             self.has_version_constraints = True
         if host is not None:
             self.has_host_constraints = True
+        if custom is not None:
+            self.custom_used = tuple(sorted(set(self.custom_used) | {n for n, _ in custom}))
+            self.has_custom_constraints = True
 
     def _parse(self, str pattern):
         """Pattern -> ([(kind, signature, data, label)], param names)."""
@@ -764,7 +793,7 @@ cdef class Router:
     def has_route(self, str method, str pattern, dict constraints=None):
         """Whether ``method`` + ``pattern`` + ``constraints`` is registered."""
         specs, _ = self._parse(pattern)
-        ckey = _normalise_constraints(pattern, constraints)[0]
+        ckey = _normalise_constraints(pattern, constraints, self.custom_constraints)[0]
         return (method, tuple([spec[1] for spec in specs]), ckey) in self._keys
 
     def routes(self):
@@ -822,10 +851,12 @@ def _pattern_sort_key(_Pattern pat):
     return pat.sort_key
 
 
-def _normalise_constraints(str pattern, dict constraints):
-    """-> (duplicate key, count, version tuple or None, host or None)."""
+def _normalise_constraints(str pattern, dict constraints, frozenset custom_names):
+    """-> (duplicate key, count, version tuple or None, host or None,
+    ((strategy, value), ...) sorted by strategy, or None)."""
     version = None
     host = None
+    custom = []
     for name, value in (constraints or {}).items():
         if name == "version":
             version = _parse_version(pattern, value)
@@ -837,6 +868,11 @@ def _normalise_constraints(str pattern, dict constraints):
             else:
                 raise InvalidRouteError(
                     "Invalid route '%s': host must be a string or a compiled regex" % pattern)
+        elif name in custom_names:
+            if not isinstance(value, str):
+                raise InvalidRouteError("Invalid route '%s': the %s constraint must be a "
+                                        "string, got %r" % (pattern, name, value))
+            custom.append((name, value))
         else:
             raise InvalidRouteError("Invalid route '%s': unknown constraint %r" % (pattern, name))
     if isinstance(host, str):
@@ -845,8 +881,9 @@ def _normalise_constraints(str pattern, dict constraints):
         host_key = ("r", host.pattern, host.flags)
     else:
         host_key = None
-    count = (version is not None) + (host is not None)
-    return (version, host_key), count, version, host
+    custom_key = tuple(sorted(custom)) or None
+    count = (version is not None) + (host is not None) + len(custom)
+    return (version, host_key, custom_key), count, version, host, custom_key
 
 
 def _parse_version(str pattern, object value):

@@ -54,7 +54,8 @@ class App(Context):
                  request_id_log_label="reqId", gen_req_id=None, trust_proxy=False,
                  rewrite_url=None, framework_errors=None, case_sensitive=True,
                  ignore_trailing_slash=False, ignore_duplicate_slashes=False,
-                 max_param_length=100, allow_error_handler_override=True, expose_errors=False,
+                 max_param_length=100, constraints=None, allow_error_handler_override=True,
+                 expose_errors=False,
                  expose_head_routes=True, validation=None, ssl=None) -> None:
         given = dict(locals())
         del given["self"]
@@ -66,7 +67,8 @@ class App(Context):
             case_sensitive=opts["case_sensitive"],
             ignore_trailing_slash=opts["ignore_trailing_slash"],
             ignore_duplicate_slashes=opts["ignore_duplicate_slashes"],
-            max_param_length=opts["max_param_length"])
+            max_param_length=opts["max_param_length"],
+            custom_constraints=tuple(opts["constraints"] or ()))
         # The app-wide registries every context writes into.
         self._route_entries: list[RouteEntry] = []
         self._contexts: list[Context] = []
@@ -198,6 +200,9 @@ class App(Context):
         state.not_found_resolver = self._not_found_resolver
         state.rewrite_url = opts["rewrite_url"]
         state.framework_errors = opts["framework_errors"]
+        strategies = opts["constraints"] or {}
+        state.derive_constraints = tuple(
+            (name, strategies[name].derive) for name in self._router.custom_used) or None
         header = opts["request_id_header"]
         state.request_id_header = header.lower() if header else None
         state.gen_req_id = opts["gen_req_id"]

@@ -7,6 +7,7 @@ keyword-only parameters, so Python raises ``TypeError`` for them.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import ssl as _ssl
 from typing import Any, Callable
@@ -50,6 +51,18 @@ def _check_trust_proxy(v: Any) -> bool:
     return isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v)
 
 
+def _check_constraints(v: Any) -> bool:
+    # {name: strategy}; a strategy's derive(request) is called inside routing,
+    # which is synchronous (SPEC §5), so an async one is refused here.
+    if v is None:
+        return True
+    return isinstance(v, dict) and all(
+        isinstance(name, str) and name and name not in ("version", "host")
+        and callable(getattr(strategy, "derive", None))
+        and not inspect.iscoroutinefunction(strategy.derive)
+        for name, strategy in v.items())
+
+
 def _check_validation(v: Any) -> bool:
     return v is None or (isinstance(v, dict) and set(v) <= set(_VALIDATION_KEYS)
                          and all(isinstance(x, bool) for x in v.values()))
@@ -90,6 +103,9 @@ OPTIONS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "ignore_trailing_slash": (False, _is_bool, "a bool"),
     "ignore_duplicate_slashes": (False, _is_bool, "a bool"),
     "max_param_length": (100, _is_positive, "a positive int"),
+    "constraints": (None, _check_constraints,
+                    "a dict of name -> strategy with a sync derive(request) method "
+                    "(names other than version and host)"),
     "allow_error_handler_override": (True, _is_bool, "a bool"),
     "expose_errors": (False, _is_bool, "a bool"),
     "expose_head_routes": (True, _is_bool, "a bool"),

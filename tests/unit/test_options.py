@@ -40,6 +40,7 @@ SPEC_DEFAULTS = {
     "ignore_trailing_slash": False,
     "ignore_duplicate_slashes": False,
     "max_param_length": 100,
+    "constraints": None,
     "allow_error_handler_override": True,
     "expose_errors": False,
     "expose_head_routes": True,
@@ -48,6 +49,16 @@ SPEC_DEFAULTS = {
 # Defaults SPEC describes in words: "counter" (the built-in generator) and
 # "see section 7" (the built-in validation settings).
 DESCRIBED_DEFAULTS = ("gen_req_id", "validation")
+
+class _Strategy:
+    def derive(self, request):
+        return None
+
+
+class _AsyncStrategy:
+    async def derive(self, request):
+        return None
+
 
 BAD_VALUES = {
     "logger": ["yes", 1, {"level": "info", "color": True}, ["stream"]],
@@ -74,6 +85,8 @@ BAD_VALUES = {
     "ignore_trailing_slash": ["no", 0, None],
     "ignore_duplicate_slashes": [0, "yes"],
     "max_param_length": [0, -1, 1.5, "100", True],
+    "constraints": [["tenant"], {"tenant": lambda request: "a"}, {"host": _Strategy()},
+                    {1: _Strategy()}, {"tenant": _AsyncStrategy()}],
     "allow_error_handler_override": ["no", 1],
     "expose_errors": [1, "yes"],
     "expose_head_routes": ["yes", 0],
@@ -94,6 +107,7 @@ GOOD_VALUES = {
     "trust_proxy": [True, 2, ["127.0.0.1", "10.0.0.0/8"], lambda addr, hop: True],
     "rewrite_url": [lambda request: "/"],
     "framework_errors": [lambda error, request, reply: None],
+    "constraints": [{}, {"tenant": _Strategy(), "region": _Strategy()}],
     "validation": [{"coerce_types": False, "use_defaults": True, "remove_additional": True,
                     "all_errors": False}, {}],
     "ssl": [ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)],

@@ -570,6 +570,59 @@ def test_constraints_static_fast_path_agrees_with_the_trie():
     assert router.find("GET", "/s", host="b.io")[1] == {"p": "s"}
 
 
+# --- custom strategies (SPEC §5) ---------------------------------------------------------
+
+def test_custom_constraint_exact_match_and_unconstrained_fallback():
+    router = make([("GET", "/", {"tenant": "a"}), ("GET", "/", {"tenant": "b"}), ("GET", "/")],
+                  custom_constraints=("tenant",))
+    assert router.custom_used == ("tenant",)
+    assert store_of(router.find("GET", "/", custom={"tenant": "a"})) == "/"
+    assert router.find("GET", "/", custom={"tenant": "a"})[0][2] == repr({"tenant": "a"})
+    assert router.find("GET", "/", custom={"tenant": "b"})[0][2] == repr({"tenant": "b"})
+    assert router.find("GET", "/", custom={"tenant": "c"})[0][2] == repr(None)
+    assert router.find("GET", "/", custom={"tenant": None})[0][2] == repr(None)
+    assert router.find("GET", "/")[0][2] == repr(None)
+
+
+def test_custom_constraint_combines_with_host_and_backtracks():
+    router = make([("GET", "/s", {"tenant": "a", "host": "x.io"}), ("GET", "/:p")],
+                  custom_constraints=("tenant", "tier"))
+    assert router.custom_used == ("tenant",)
+    assert router.find("GET", "/s", host="x.io", custom={"tenant": "a"})[1] == {}
+    assert router.find("GET", "/s", host="y.io", custom={"tenant": "a"})[1] == {"p": "s"}
+    assert router.find("GET", "/s", host="x.io", custom={"tenant": "b"})[1] == {"p": "s"}
+
+
+def test_custom_constraint_most_constrained_wins():
+    router = make([("GET", "/x", {"tenant": "a"}), ("GET", "/x", {"tenant": "a", "tier": "gold"})],
+                  custom_constraints=("tenant", "tier"))
+    both = {"tenant": "a", "tier": "gold"}
+    assert router.find("GET", "/x", custom=both)[0][2] == repr(both)
+    assert router.find("GET", "/x", custom={"tenant": "a", "tier": "free"})[0][2] == \
+        repr({"tenant": "a"})
+
+
+@pytest.mark.parametrize("constraints, message", [
+    ({"tenant": 1}, "must be a string"), ({"other": "a"}, "unknown constraint")])
+def test_custom_constraint_values_are_strings_of_known_strategies(constraints, message):
+    router = Router(custom_constraints=("tenant",))
+    with pytest.raises(errors.InvalidRouteError, match=message):
+        router.on("GET", "/", None, constraints)
+
+
+def test_custom_constraints_are_part_of_the_duplicate_key():
+    router = make([("GET", "/", {"tenant": "a"})], custom_constraints=("tenant",))
+    router.on("GET", "/", None, {"tenant": "b"})
+    with pytest.raises(errors.DuplicatedRouteError):
+        router.on("GET", "/", None, {"tenant": "a"})
+    assert router.has_route("GET", "/", {"tenant": "b"})
+
+
+def test_custom_strategy_may_not_take_a_built_in_name():
+    with pytest.raises(ValueError):
+        Router(custom_constraints=("version",))
+
+
 # --- introspection ------------------------------------------------------------------------
 
 def test_has_route_uses_the_normalised_pattern_and_constraints():
