@@ -622,11 +622,10 @@ def _python_loop():
 
 
 def _compiled_modules() -> dict:
-    import fastcore._protocol
-    import fastcore._router
-    import fastcore._serialize
-    return {m.__name__: os.path.relpath(m.__file__, ROOT)
-            for m in (fastcore._router, fastcore._protocol, fastcore._serialize)}
+    import importlib
+    names = sorted(p.stem for p in Path(ROOT, "fastcore").glob("_*.pyx"))
+    modules = [importlib.import_module("fastcore." + name) for name in names]
+    return {m.__name__: os.path.relpath(m.__file__, ROOT) for m in modules}
 
 
 @pytest.mark.parametrize("kind", REFERENCE_KINDS)

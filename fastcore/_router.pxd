@@ -1,5 +1,5 @@
 # cython: language_level=3
-# Declarations of the compiled router; `_protocol.pyx` cimports Router and calls
+# Declarations of the compiled router; `_http1.pyx` cimports Router and calls
 # Router.find at C level. See _router.pyx for how the structures fit together.
 
 

@@ -8,7 +8,7 @@ receives that same future first, then every later one, and cancellation is
 thrown into the handler exactly as if the task had run it from the start.
 
 During the first step there is no task yet; the protocol's ``FirstStep``
-(compiled, in ``_protocol.pyx``) stands in as the current task meanwhile.
+(compiled, in ``_lifecycle.pyx``) stands in as the current task meanwhile.
 
 Pure Python with no package imports: the compiled protocol imports it.
 """

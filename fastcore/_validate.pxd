@@ -1,7 +1,7 @@
 # cython: language_level=3
 # Declarations of the compiled validation fast path. See _validate.pyx for how
 # a flat object schema becomes a plan and when the generated validator decides.
-from fastcore._protocol cimport Request
+from fastcore._reply cimport Request
 
 cdef class _Prop:
     cdef str name

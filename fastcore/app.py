@@ -1,7 +1,7 @@
 """The App: the root context, its options, the ready barrier, listen/close, inject.
 
 Registration methods live on :class:`~fastcore.context.Context`, which the App
-extends: each route becomes a ``RouteRecord`` (``_protocol.pyx``) inserted
+extends: each route becomes a ``RouteRecord`` (``_reply.pyx``) inserted
 into the compiled router at once, so a duplicate is reported by the call that
 causes it. ``ready()`` boots the queued plugins (``boot.py``), locks the
 blueprint, then finishes every record from its context (flattened hook
@@ -17,7 +17,8 @@ from functools import partial
 from typing import Any, Callable
 
 from . import errors
-from ._protocol import RouteRecord, Server
+from ._http1 import HttpProtocol
+from ._reply import RouteRecord, Server
 from ._router import Router
 from .boot import PluginNode, load_late, load_queue
 from .context import Context, RouteEntry
@@ -196,7 +197,7 @@ class App(Context):
             max_requests_per_socket=opts["max_requests_per_socket"],
             max_connections=opts["max_connections"],
             return_503_on_closing=opts["return_503_on_closing"],
-            expose_errors=opts["expose_errors"], ssl=opts["ssl"])
+            expose_errors=opts["expose_errors"], ssl=opts["ssl"], protocol=HttpProtocol)
         state.not_found_resolver = self._not_found_resolver
         state.rewrite_url = opts["rewrite_url"]
         state.framework_errors = opts["framework_errors"]

@@ -21,7 +21,7 @@ import warnings
 from typing import Any, Callable
 
 from . import boot, errors, route_schema
-from ._protocol import Reply, Request, RouteRecord
+from ._reply import Reply, Request, RouteRecord
 from ._version import __version__
 from .content_types import ContentTypeParsers
 from .decorators import Decorations

@@ -183,7 +183,7 @@ def build_request(method: str, url: str, headers: dict | None, query: dict | Non
 
 async def inject_request(state, *, method: str, url: str, headers: dict | None,
                          query: dict | None, payload: Any, cookies: dict | None) -> InjectResponse:
-    """Run one request through ``state`` (a ``_protocol.Server``) in memory."""
+    """Run one request through ``state`` (a ``_reply.Server``) in memory."""
     loop = asyncio.get_running_loop()
     future = loop.create_future()
     reader = _ResponseReader(future, head_only=method.upper() == "HEAD")

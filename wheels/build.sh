@@ -44,7 +44,8 @@ app = fastcore.App()
 app.get("/json", lambda request, reply: {"hello": "world"})
 response = app.inject_sync("GET", "/json")
 assert response.status_code == 200 and response.body == b'{"hello":"world"}', response
-print("ok", fastcore.__version__, fastcore._protocol.__file__ if hasattr(fastcore, "_protocol") else "")
+import fastcore._http1
+print("ok", fastcore.__version__, fastcore._http1.__file__)
 PY
     built=$((built + 1))
 done

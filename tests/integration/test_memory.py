@@ -3,7 +3,7 @@ import gc
 import logging
 
 import fastcore
-from fastcore._protocol import Reply, Request
+from fastcore._reply import Reply, Request
 
 
 def live(kind):

@@ -1,5 +1,29 @@
 # cython: language_level=3
+# Declarations of _reply.pyx: the request/reply objects, route records, server
+# state, and the transport side of a connection with the response writer.
+# _lifecycle and _http1 cimport these and extend Connection.
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+
 from fastcore._router cimport Router
+
+
+# Header lines (defined in _reply.pyx).
+cdef bytes CT_JSON, CT_TEXT, CT_OCTET, CT_NONE, CONN_KEEP, CONN_CLOSE
+
+
+cdef inline double monotonic():
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec + ts.tv_nsec * 1e-9
+
+
+cdef bytes status_line(int status)
+cdef bytes build_response(bytes status, bytes headers, bytes ctype, Py_ssize_t length,
+                          bytes conn, object body)
+cdef bytes client_error_response(int status, bytes body)
+cdef str header_value_str(object value)
+cdef bytes encode_header_lines(dict headers)
+cdef dict parse_query(str qs)
 
 
 cdef class RouteRecord:
@@ -63,18 +87,14 @@ cdef class Server:
     cdef object _all_closed
     cdef double _tick
 
-    cdef void _connection_lost(self, HttpProtocol proto)
+    cdef public object protocol                # the connection class, called with the Server
 
-
-cdef class FirstStep:
-    cdef public object task
-    cdef object _loop
-    cdef int _cancel_requests
+    cdef void _connection_lost(self, Connection proto)
 
 
 cdef class Request:
     cdef dict __dict__
-    cdef public HttpProtocol proto
+    cdef public Connection proto
     cdef public str method
     cdef public str url
     cdef public str path
@@ -123,7 +143,7 @@ cdef class Request:
 cdef class Reply:
     cdef dict __dict__
     cdef public Request request
-    cdef HttpProtocol proto
+    cdef Connection proto
     cdef public int _status
     cdef dict _headers
     cdef object _ctype
@@ -136,86 +156,32 @@ cdef class Reply:
     cdef public bint _written
 
 
-cdef class HttpProtocol:
+cdef class Connection:
     cdef Server server
     cdef object transport
-    cdef object parser
-    cdef Request req
-    cdef Request current
-    cdef Request held
-    cdef FirstStep stand_in
-    cdef list queue
-    cdef object url
+    cdef Request req              # the request being read (head or body still coming in)
+    cdef Request current          # the request being answered
+    cdef list queue               # complete requests waiting behind ``current``
     cdef object stream_task
     cdef object drain_waiter
     cdef object pending_out
     cdef object peer
-    cdef bint in_head
-    cdef bint batching
+    cdef bint batching            # inside data_received: writes join into one
     cdef bint close_after_flush
     cdef bint closed
-    cdef bint no_more
+    cdef bint no_more             # no further request is read on this connection
     cdef bint paused_reading
     cdef bint paused_writing
-    cdef bint draining
-    cdef bint upgraded
-    cdef int abort_kind
-    cdef object abort_error
-    cdef int fail_kind
-    cdef object fail_error
-    cdef Py_ssize_t head_size
-    cdef Py_ssize_t head_seen
-    cdef Py_ssize_t body_left
-    cdef unsigned long long begun
     cdef Py_ssize_t nrequests
-    cdef double deadline
-    cdef int deadline_kind
-    cdef double last_activity
-    cdef bytes tail
-    cdef object head_chunk        # the chunk a head began at the first byte of, until parsed
 
-    cdef int _feed(self, object data) except -1
-    cdef int _feed_guarded(self, object data) except -1
-    cdef int _feed_part(self, object part) except -1
-    cdef int _parse_error(self, object exc) except -1
-    cdef int _rewrite(self, Request req) except -1
-    cdef int _route(self, Request req) except -1
-    cdef int _expect_continue(self, Request req) except -1
-    cdef int _fail(self, int kind, object error) except -1
-    cdef int _write_fail(self, int kind, object error) except -1
-    cdef int _enqueue(self, Request req) except -1
-    cdef int _on_trailer(self, bytes name) except -1
-    cdef int _drain(self) except -1
-    cdef int _dispatch(self, Request req) except -1
-    cdef int _advance(self, Request req, Reply reply) except -1
-    cdef int _after_short_circuit(self, Request req, Reply reply) except -1
-    cdef int _parse_body(self, Request req, Reply reply) except -1
-    cdef int _parse_json(self, Request req, object body) except -1
-    cdef int _parse_text(self, Request req, object body) except -1
-    cdef int _custom_parse(self, Request req, Reply reply, object parser, object body) except -1
-    cdef int _run(self, Request req, Reply reply, object fn, object args, int phase) except -1
-    cdef int _step(self, Request req, Reply reply, object coro, int phase) except -1
-    cdef int _track_task(self, Request req, Reply reply, object task, int phase, object loop) except -1
-    cdef int _on_done(self, Request req, Reply reply, int phase, object value) except -1
-    cdef int _on_fail(self, Request req, Reply reply, int phase, object exc) except -1
-    cdef int _complete(self, Request req, Reply reply, object value) except -1
-    cdef int _error(self, Request req, Reply reply, object exc) except -1
-    cdef int _write_error(self, Request req, Reply reply, object exc) except -1
-    cdef int _on_error_next(self, Request req, Reply reply) except -1
-    cdef int _default_error(self, Request req, Reply reply, object exc) except -1
-    cdef int _run_simple_hooks(self, Request req, Reply reply, object hooks, str name) except -1
-    cdef int _send(self, Reply reply, object payload) except -1
-    cdef bytes _serialize(self, Reply reply, object payload)
-    cdef int _serialize_next(self, Request req, Reply reply, object payload) except -1
-    cdef int _emit(self, Reply reply, object body, bytes ctype) except -1
-    cdef int _on_send_next(self, Request req, Reply reply, object payload) except -1
     cdef int _write(self, Reply reply, object body, bytes ctype) except -1
     cdef bint _keep(self, Request req)
-    cdef int _responded(self, Request req, Reply reply) except -1
-    cdef int _on_response_next(self, Request req, Reply reply) except -1
     cdef int _stream(self, Reply reply, object source, bytes ctype) except -1
-    cdef int _finish(self, Request req, bint keep) except -1
     cdef int _out(self, object data) except -1
     cdef int _flush(self) except -1
-    cdef int _check_deadline(self, double now) except -1
     cdef int _close(self) except -1
+    # implemented by the layers above
+    cdef int _send(self, Reply reply, object payload) except -1
+    cdef int _responded(self, Request req, Reply reply) except -1
+    cdef int _finish(self, Request req, bint keep) except -1
+    cdef int _check_deadline(self, double t) except -1

@@ -1,4 +1,5 @@
-"""Type information for the compiled protocol module (fastcore/_protocol.pyx)."""
+"""Type information for fastcore/_reply.pyx: request and reply objects, route
+records, server state, and the transport side of a connection."""
 import asyncio
 from typing import Any, Callable, Iterator, Mapping
 
@@ -44,7 +45,7 @@ class Server:
     """Per-app runtime state shared by every connection of a listening app."""
     router: Router
     loop: asyncio.AbstractEventLoop | None
-    connections: set[HttpProtocol]
+    connections: set[Connection]
     not_found: RouteRecord
     logger: Any
     not_found_resolver: Callable[[str], RouteRecord] | None
@@ -75,8 +76,11 @@ class Server:
                  connection_timeout: float = 0.0, handler_timeout: float = 0.0,
                  max_requests_per_socket: int = 0, max_connections: int = 0,
                  return_503_on_closing: bool = True, expose_errors: bool = False,
-                 logger: Any = None, ssl: Any = None) -> None: ...
-    def protocol_factory(self) -> HttpProtocol:
+                 logger: Any = None, ssl: Any = None,
+                 protocol: Callable[[Server], Connection] | None = None) -> None: ...
+    protocol: Callable[[Server], Connection] | None
+    """The connection class (``_http1.HttpProtocol``), called with this Server."""
+    def protocol_factory(self) -> Connection:
         """A new protocol for an accepted connection (``loop.create_server``)."""
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Start the periodic deadline sweep."""
@@ -85,18 +89,6 @@ class Server:
     async def wait_closed(self) -> None:
         """Wait until every connection is gone."""
     def next_request_seq(self) -> int: ...
-
-class FirstStep:
-    """Stands in as the current task while a handler runs its first step."""
-    task: asyncio.Task[Any] | None
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None: ...
-    def get_loop(self) -> asyncio.AbstractEventLoop: ...
-    def cancel(self, msg: Any = None) -> bool: ...
-    def cancelling(self) -> int: ...
-    def uncancel(self) -> int: ...
-    def done(self) -> bool: ...
-    def get_name(self) -> str: ...
-    def adopt(self, task: asyncio.Task[Any]) -> None: ...
 
 class Request:
     """The request as handlers see it."""
@@ -171,15 +163,6 @@ class Reply:
     def server(self) -> Any: ...
     def __getattr__(self, name: str) -> Any: ...
 
-class HttpProtocol(asyncio.Protocol):
-    """One HTTP/1.1 connection."""
-    def __init__(self, server: Server) -> None: ...
-    @property
-    def is_idle(self) -> bool: ...
-    @property
-    def reading(self) -> bool:
-        """Whether a request is partly received (its head or body still coming in)."""
-    @property
-    def queued(self) -> int:
-        """Requests received whole and waiting behind the one being answered."""
-    def close(self) -> None: ...
+class Connection:
+    """The transport side of one connection and the response writer (extended by
+    ``_lifecycle.Lifecycle`` and ``_http1.HttpProtocol``)."""
