@@ -25,6 +25,8 @@ cdef class HttpProtocol(Lifecycle):
     cdef double last_activity
     cdef bytes tail
     cdef object head_chunk        # the chunk a head began at the first byte of, until parsed
+    cdef bytes after_upgrade      # bytes behind an upgrade request, for _hand_over
+    cdef object switch_to         # a protocol to hand over to once the chunk is parsed
 
     cdef int _feed(self, object data) except -1
     cdef int _feed_guarded(self, object data) except -1
@@ -38,5 +40,7 @@ cdef class HttpProtocol(Lifecycle):
     cdef int _enqueue(self, Request req) except -1
     cdef int _on_trailer(self, bytes name) except -1
     cdef int _drain(self) except -1
+    cdef int _keep_after_upgrade(self, object data) except -1
+    cdef int _hand_over(self, object protocol) except -1
     cdef int _finish(self, Request req, bint keep) except -1
     cdef int _check_deadline(self, double now) except -1

@@ -16,3 +16,7 @@ class HttpProtocol(Lifecycle, asyncio.Protocol):
     def queued(self) -> int:
         """Requests received whole and waiting behind the one being answered."""
     def close(self) -> None: ...
+    def switch_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        """Hand this connection's transport to ``protocol`` after the answer to an
+        upgrade request has been written; the bytes received after that request
+        are passed to its ``data_received``."""

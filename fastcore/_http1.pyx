@@ -237,10 +237,14 @@ cdef class HttpProtocol(Lifecycle):
     def data_received(self, data):
         # HOT PATH: bench/test_bench_protocol.py (parse: GET, POST, pipelined x16)
         if self.held is not None:
-            self._collect_held(data)
+            rest = self._collect_held(data)
+            if rest:
+                self._keep_after_upgrade(rest)
             self._flush()
             return
         if self.no_more:
+            if self.upgraded:
+                self._keep_after_upgrade(data)
             return
         if self.server.connection_timeout > 0:
             self.last_activity = monotonic()
@@ -253,13 +257,18 @@ cdef class HttpProtocol(Lifecycle):
             # connection closes, since what follows is another protocol's data.
             self.upgraded = True
             self.no_more = True
+            rest = data[exc.args[0]:]
             if self.held is not None:
-                self._collect_held(data[exc.args[0]:])
+                rest = self._collect_held(rest)
+            if rest:
+                self._keep_after_upgrade(rest)
         except _HttpParserError as exc:
             self._parse_error(exc)
         finally:
             self.batching = False
             self._flush()
+            if self.switch_to is not None:
+                self._hand_over(self.switch_to)
 
     # llhttp callbacks ------------------------------------------------------------
 
@@ -468,7 +477,8 @@ cdef class HttpProtocol(Lifecycle):
         self._enqueue(req)
 
     def _collect_held(self, data):
-        """Read the body of an upgrade request that llhttp skipped (by length)."""
+        """Read the body of an upgrade request that llhttp skipped (by length);
+        returns the bytes after it."""
         cdef Request req = self.held
         cdef Py_ssize_t take = min(len(data), req._held_left)
         if take > 0:
@@ -484,6 +494,73 @@ cdef class HttpProtocol(Lifecycle):
                 self._enqueue(req)
             finally:
                 self.batching = False
+        if self.switch_to is not None:
+            # Switched while the held request was answered: the rest goes along.
+            self._keep_after_upgrade(data[take:])
+            self._hand_over(self.switch_to)
+            return b""
+        return data[take:]
+
+    # leaving HTTP/1 ----------------------------------------------------------------
+
+    cdef int _keep_after_upgrade(self, object data) except -1:
+        # Bytes behind an upgrade request belong to the protocol it asks for:
+        # kept for _hand_over, with reading paused so that little arrives
+        # before the answer (a client should wait for it, RFC 6455 §4.1).
+        if self.closed:
+            return 0
+        self.after_upgrade = (self.after_upgrade or b"") + bytes(data)
+        if PyBytes_GET_SIZE(self.after_upgrade) > self.server.max_header_size:
+            self.after_upgrade = None
+            self.closed = True
+            self.transport.abort()
+            return 0
+        if not self.paused_reading:
+            self.paused_reading = True
+            self.transport.pause_reading()
+        return 0
+
+    cdef int _hand_over(self, object protocol) except -1:
+        # The seam for a connection that leaves HTTP/1 (RFC 9110 §7.8): once the
+        # answer to the upgrade request is written, the transport and the bytes
+        # that came after that request go to ``protocol``, and this object lets
+        # go of the connection (no more parsing, deadlines or HTTP bookkeeping).
+        cdef bytes rest
+        transport = self.transport
+        if self.batching:
+            # Asked for while a chunk is parsed (a handler that switched at
+            # once): done when that chunk is, with every byte behind the request.
+            self.switch_to = protocol
+            return 0
+        self.switch_to = None
+        self._flush()
+        if self.closed or transport is None:
+            return 0
+        rest = self.after_upgrade
+        self.after_upgrade = None
+        self.no_more = True
+        self.closed = True            # nothing of HTTP/1 is written from here on
+        self.parser = None
+        self.req = None
+        self.current = None
+        self.queue = None
+        self.deadline = 0
+        self.deadline_kind = DL_NONE
+        self.server._connection_lost(self)
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
+        if rest:
+            protocol.data_received(rest)
+        if self.paused_reading:
+            self.paused_reading = False
+            transport.resume_reading()
+        return 0
+
+    def switch_protocol(self, protocol):
+        """Hand this connection's transport to ``protocol`` (an asyncio protocol)
+        after the answer to an upgrade request has been written; the bytes
+        received after that request are passed to its ``data_received``."""
+        self._hand_over(protocol)
 
     # parsing helpers -------------------------------------------------------------
 

@@ -185,3 +185,4 @@ cdef class Connection:
     cdef int _responded(self, Request req, Reply reply) except -1
     cdef int _finish(self, Request req, bint keep) except -1
     cdef int _check_deadline(self, double t) except -1
+    cdef int _hand_over(self, object protocol) except -1

@@ -30,7 +30,9 @@ transport side of one connection:
 layers above: ``_send`` (payload rules and the send hooks, ``_lifecycle``),
 ``_responded`` (completion logging and ``on_response``, ``_lifecycle``),
 ``_finish`` and ``_check_deadline`` (keep-alive, the next pipelined request
-and deadlines, ``_http1``). ``Reply.send`` reaches ``_send`` this way.
+and deadlines, ``_http1``) and ``_hand_over`` (the seam where a connection
+leaves HTTP/1 after an upgrade: ``transport.set_protocol``, ``_http1``).
+``Reply.send`` reaches ``_send`` this way.
 
 This module imports nothing from the Python layer except ``fastcore.errors``.
 """
@@ -857,4 +859,8 @@ cdef class Connection:
         raise NotImplementedError
 
     cdef int _check_deadline(self, double t) except -1:
+        raise NotImplementedError
+
+    cdef int _hand_over(self, object protocol) except -1:
+        # Give the transport to another protocol after an upgrade (_http1).
         raise NotImplementedError
