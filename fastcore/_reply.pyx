@@ -54,7 +54,7 @@ from libc.string cimport memcpy
 from libc.time cimport time as c_time, time_t
 
 from fastcore._router cimport Router
-from fastcore._serialize cimport write_decimal
+from fastcore._numbers cimport write_decimal
 
 
 cdef object _orjson_dumps = orjson.dumps

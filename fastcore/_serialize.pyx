@@ -5,11 +5,12 @@
 
 How this works
 --------------
-``compile_serializer(schema, schemas)`` turns a response schema, once, into a
-tree of typed plan nodes (``_Node``; objects hold ``_Prop`` entries with the
-key already encoded as ``,"key":`` bytes). ``$ref``s are resolved at compile
-time; a recursive schema becomes a cyclic plan (nodes are cached per schema
-object and base URI before their children are compiled).
+``compile_serializer(schema, schemas)`` has ``_serialize_plan.pyx`` turn a
+response schema, once, into a tree of typed plan nodes (``_Node``; objects
+hold ``_Prop`` entries with the key already encoded as ``,"key":`` bytes;
+``$ref``s resolved, a recursive schema a cyclic plan). This module is the hot
+half: the walk over that plan. Integer and float digits come from the
+inline C of ``_numbers.pxd``.
 
 ``Serializer.dumps(data)`` walks the plan and the data together and writes JSON
 into one growing C buffer (a stack array first, PyMem memory past it), then
@@ -83,6 +84,12 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DATA, PyUnicode_
 from libc.math cimport isfinite, signbit
 from libc.string cimport memcmp, memcpy
 
+from fastcore._numbers cimport _digits_before, _format_float, _ndigits, _utoa
+from fastcore._serialize_plan cimport (
+    F_DATE, F_DATE_TIME, F_NONE, F_TIME, K_ANY, K_ARRAY, K_BOOLEAN, K_CHOICE, K_INTEGER,
+    K_NEVER, K_NULL, K_NUMBER, K_OBJECT, K_STRING, _Node, _Prop, _PropC, compile_plan)
+from fastcore._serialize_plan import SchemaRefError
+
 cdef extern from "Python.h":
     bint PyUnicode_IS_COMPACT_ASCII(object o)
     int PyUnicode_KIND(object o)
@@ -90,25 +97,6 @@ cdef extern from "Python.h":
     PyObject* PySequence_Fast_GET_ITEM(object o, Py_ssize_t i)
 
 __all__ = ["compile_serializer", "Serializer", "SchemaRefError"]
-
-# Plan node kinds.
-cdef enum:
-    K_ANY = 0        # anything: written as orjson writes it
-    K_STRING = 1
-    K_INTEGER = 2
-    K_NUMBER = 3
-    K_BOOLEAN = 4
-    K_NULL = 5
-    K_OBJECT = 6
-    K_ARRAY = 7
-    K_CHOICE = 8     # type union or anyOf/oneOf: `branches`
-    K_NEVER = 9      # the `false` schema: every value is an error
-
-cdef enum:
-    F_NONE = 0
-    F_DATE_TIME = 1
-    F_DATE = 2
-    F_TIME = 3
 
 cdef enum:
     STACK_BUFFER = 4096
@@ -122,15 +110,6 @@ cdef object _datetime = _dt.datetime
 cdef object _date_types = (_dt.datetime, _dt.date, _dt.time)
 cdef object _MISSING = object()
 
-# 10**d, exact as doubles up to d = 22.
-cdef double _P10[23]
-_P10[:] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
-           1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
-
-cdef const char* _DIGITS = (
-    b"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    b"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    b"8081828384858687888990919293949596979899")
 cdef const char* _HEX = b"0123456789abcdef"
 
 # For each byte, 0 when it is copied as is, else the letter after the backslash
@@ -146,16 +125,6 @@ _ESC[0x0C] = ord("f")
 _ESC[0x0D] = ord("r")
 _ESC[0x22] = ord('"')
 _ESC[0x5C] = ord("\\")
-
-
-class SchemaRefError(ValueError):
-    """A ``$ref`` in the schema names no known schema; ``ref`` is the reference."""
-
-    ref = None
-
-    def __init__(self, ref, message=None):
-        super().__init__(message or "cannot resolve $ref %r" % (ref,))
-        self.ref = ref
 
 
 # --- errors --------------------------------------------------------------------
@@ -247,66 +216,6 @@ cdef inline int _enter(_Writer* w, _Frame* at) except -1:
 
 # --- scalars ----------------------------------------------------------------------
 
-cdef inline int _ndigits(unsigned long long v) noexcept nogil:
-    cdef int n = 1
-    while True:
-        if v < 10:
-            return n
-        if v < 100:
-            return n + 1
-        if v < 1000:
-            return n + 2
-        if v < 10000:
-            return n + 3
-        v //= 10000
-        n += 4
-
-
-cdef inline void _put4(unsigned long long v, char* out) noexcept nogil:
-    """The 4 digits of v < 10000 (with leading zeros) at out."""
-    cdef unsigned long long hi = v // 100
-    memcpy(out, _DIGITS + 2 * hi, 2)
-    memcpy(out + 2, _DIGITS + 2 * (v - hi * 100), 2)
-
-
-cdef inline void _digits_before(unsigned long long v, char* end) noexcept nogil:
-    """Writes v in decimal so that its last digit is just before `end`.
-    Eight, then four digits per round: the halves of a round are independent."""
-    cdef unsigned long long q, r
-    while v >= 100000000:
-        q = v // 100000000
-        r = v - q * 100000000
-        end -= 8
-        _put4(r // 10000, end)
-        _put4(r % 10000, end + 4)
-        v = q
-    if v >= 10000:
-        q = v // 10000
-        end -= 4
-        _put4(v - q * 10000, end)
-        v = q
-    if v >= 100:
-        q = v // 100
-        end -= 2
-        memcpy(end, _DIGITS + 2 * (v - q * 100), 2)
-        v = q
-    if v >= 10:
-        memcpy(end - 2, _DIGITS + 2 * v, 2)
-    else:
-        (end - 1)[0] = <char>(48 + v)
-
-
-cdef inline int _utoa(unsigned long long v, char* out) noexcept nogil:
-    """Writes v in decimal at out; returns the number of digits."""
-    cdef int n = _ndigits(v)
-    _digits_before(v, out + n)
-    return n
-
-
-cdef int write_decimal(unsigned long long v, char* out) noexcept nogil:
-    return _utoa(v, out)
-
-
 cdef inline int _put_int(_Writer* w, object value, _Frame* at) except -1:
     # HOT PATH: bench/test_bench_serialize.py ("serialize: compiled").
     cdef int overflow = 0
@@ -336,129 +245,6 @@ cdef int _put_big_int(_Writer* w, object value, int overflow, _Frame* at) except
             w.len += _utoa(u, w.buf + w.len)
             return 0
     return _fail(at, "Integer exceeds 64-bit range")
-
-
-cdef inline int _long_decimal(double ax, long long* pm, int* pd) noexcept nogil:
-    """m and d with ax == m / 10**d, m at most 15 digits, d smallest; -1 if none.
-
-    d starts as the most fractional digits that keep m below 10**15: ax is in
-    [2**(e2-1), 2**e2) (e2 from the IEEE exponent bits; subnormals end up with
-    d = 22 and fail the check), so floor(log10(ax)) is est or est + 1. One
-    division checks that m / 10**d reads back as ax (else ax needs 16-17
-    digits); then m's trailing zeros go, 8, 4, 2 and 1 at a time.
-    """
-    cdef unsigned long long bits
-    cdef int e2, est
-    cdef int d
-    cdef long long m
-    cdef double r
-    memcpy(&bits, &ax, 8)
-    e2 = <int>((bits >> 52) & 0x7FF) - 1022
-    est = <int>((e2 - 1) * 0.30102999566398120 + 1000.0) - 1000
-    d = 14 - est
-    if d > 22:
-        d = 22
-    r = ax * _P10[d]
-    if r >= 1e15:
-        d -= 1
-        r = ax * _P10[d]
-    if d < 1:
-        return -1
-    m = <long long>(r + 0.5)
-    if <double>m / _P10[d] != ax:
-        return -1
-    if d > 8 and m % 100000000 == 0:
-        m //= 100000000
-        d -= 8
-    if d > 4 and m % 10000 == 0:
-        m //= 10000
-        d -= 4
-    if d > 2 and m % 100 == 0:
-        m //= 100
-        d -= 2
-    if d > 1 and m % 10 == 0:
-        m //= 10
-        d -= 1
-    pm[0] = m
-    pd[0] = d
-    return 0
-
-
-cdef inline Py_ssize_t _format_float(double x, char* out) noexcept nogil:
-    """orjson's bytes for x when they are easy to get, else -1.
-
-    orjson writes the shortest digits that read back as x, in fixed notation
-    for 1e-5 <= |x| < 1e16 (".0" after whole numbers) and as ``1.5e-7`` /
-    ``1e+16`` otherwise. Handled here: integral |x| < 2**53 (the digits are the
-    integer's) and values equal to m / 10**d with m <= 10**15. A decimal of at
-    most 15 significant digits is the only one of its length that reads back
-    as x (DBL_DIG), and m / 10**d with both exact doubles is correctly rounded,
-    so m / 10**d == x at the smallest such d is exactly the shortest
-    round-trip digit string. d = 1..3 are tried first, then _long_decimal.
-    """
-    # HOT PATH: bench/test_bench_serialize.py ("serialize: compiled").
-    cdef char* p = out
-    cdef double ax = x
-    cdef double r
-    cdef long long m
-    cdef int d = 0
-    cdef int n, e, k
-    if not isfinite(x):
-        memcpy(out, b"null", 4)
-        return 4
-    if signbit(x):
-        p[0] = b"-"
-        p += 1
-        ax = -x
-    if ax >= 1e15:                     # whole numbers from here to 2**53, else orjson
-        if ax < 9007199254740992.0 and ax == <double>(<long long>ax):
-            p += _utoa(<unsigned long long>ax, p)
-            memcpy(p, b".0", 2)
-            return p + 2 - out
-        return -1
-    m = <long long>ax
-    if <double>m != ax:
-        # Few fractional digits (prices) are found by trying d = 1, 2, 3; the
-        # divisions are independent, so they overlap.
-        d = 1
-        while d <= 3:
-            r = ax * _P10[d]
-            if r >= 1e15:
-                return -1
-            m = <long long>(r + 0.5)
-            if <double>m / _P10[d] == ax:
-                break
-            d += 1
-        if d > 3 and _long_decimal(ax, &m, &d) < 0:
-            return -1
-    if d == 0:                         # a whole number: 43251.0
-        p += _utoa(<unsigned long long>m, p)
-        memcpy(p, b".0", 2)
-        return p + 2 - out
-    n = _ndigits(<unsigned long long>m)
-    e = n - 1 - d                      # x = D.DDD * 10**e
-    if e >= 0:                         # 43250.75: the d last digits after the point
-        p += n + 1
-        for k in range(d):
-            (p - 1 - k)[0] = <char>(48 + m % 10)
-            m //= 10
-        (p - 1 - d)[0] = b"."
-        _digits_before(<unsigned long long>m, p - 1 - d)
-    elif e >= -5:                      # 0.00001234
-        memcpy(p, b"0.0000", 2 + d - n)
-        p += 2 + d - n
-        p += _utoa(<unsigned long long>m, p)
-    else:                              # 1.5e-7
-        _digits_before(<unsigned long long>m, p + n + 1)
-        p[0] = p[1]
-        if n > 1:
-            p[1] = b"."
-            p += n + 1
-        else:
-            p += 1
-        memcpy(p, b"e-", 2)
-        p += 2 + _utoa(<unsigned long long>(-e), p + 2)
-    return p - out
 
 
 cdef inline int _put_float(_Writer* w, double x) except -1:
@@ -1089,38 +875,6 @@ cdef int _fits_array(_Node node, object value, int depth, bint shallow) except -
 
 
 @cython.auto_pickle(False)
-cdef class _Prop:
-    pass
-
-
-@cython.auto_pickle(False)
-cdef class _Node:
-
-    def __dealloc__(self):
-        PyMem_Free(self.cprops)
-
-    cdef int set_props(self, tuple props) except -1:
-        """Fills the C view of `props`; the keys get 16 bytes of padding so that
-        the hot loop copies short keys with one fixed-size memcpy."""
-        cdef _Prop p
-        cdef Py_ssize_t i
-        cdef Py_ssize_t n = len(props)
-        self.cprops = <_PropC*>PyMem_Malloc(max(n, 1) * sizeof(_PropC))
-        if self.cprops == NULL:
-            raise MemoryError()
-        self.props = props
-        self.n_props = n
-        for i in range(n):
-            p = props[i]
-            p.key_bytes = p.key_bytes + bytes(16)
-            self.cprops[i].name = <PyObject*>p.name
-            self.cprops[i].node = <PyObject*>p.node
-            self.cprops[i].key = PyBytes_AS_STRING(p.key_bytes)
-            self.cprops[i].key_len = len(p.key_bytes) - 16
-            self.cprops[i].check = p.required or p.has_default
-        return 0
-
-
 # --- the public object -------------------------------------------------------------
 
 @cython.auto_pickle(False)
@@ -1128,7 +882,7 @@ cdef class Serializer:
     """A schema compiled once: ``serializer(data) -> bytes``."""
 
     def __init__(self, schema, schemas=None):
-        self.root = _Compiler(schema, schemas).compile_root()
+        self.root = compile_plan(schema, schemas)
 
     def __call__(self, data):
         return self.dumps(data)
@@ -1167,272 +921,3 @@ cdef class Serializer:
 def compile_serializer(schema, schemas=None):
     """Compiles `schema` (with shared `$id` schemas for ``$ref``) into a Serializer."""
     return Serializer(schema, schemas)
-
-
-# --- compilation -----------------------------------------------------------------
-
-cdef dict _TYPES = {"string": K_STRING, "integer": K_INTEGER, "number": K_NUMBER,
-                    "boolean": K_BOOLEAN, "null": K_NULL, "object": K_OBJECT,
-                    "array": K_ARRAY}
-cdef dict _FORMATS = {"date-time": F_DATE_TIME, "date": F_DATE, "time": F_TIME}
-cdef tuple _OBJECT_KEYWORDS = ("properties", "patternProperties", "additionalProperties",
-                               "required")
-cdef tuple _ARRAY_KEYWORDS = ("items", "prefixItems", "additionalItems")
-# Keywords that say nothing about the written value; anyOf branches ignore them.
-cdef frozenset _ANNOTATIONS = frozenset((
-    "$id", "$schema", "$comment", "title", "description", "examples", "definitions",
-    "$defs", "default", "readOnly", "writeOnly", "deprecated"))
-
-
-cdef _Node _new_node(int kind):
-    cdef _Node node = _Node.__new__(_Node)
-    node.kind = kind
-    node.n_props = 0
-    node.n_prefix = 0
-    return node
-
-
-@cython.auto_pickle(False)
-cdef class _Compiler:
-    """Resolves $refs and builds the plan; lives for one compile_serializer call."""
-    cdef object root
-    cdef dict docs                # "$id" (base URI, no trailing '#') -> schema
-    cdef dict cache               # (id(schema), base) -> _Node
-    cdef list keep                # every schema seen, so that id() stays unique
-    cdef set resolving
-
-    def __init__(self, root, schemas):
-        self.root = root
-        self.docs = {}
-        self.cache = {}
-        self.keep = []
-        self.resolving = set()
-        if isinstance(schemas, dict):
-            for key, shared in schemas.items():
-                self._register(shared, _strip_hash(str(key)))
-                self._add_ids(shared, _strip_hash(str(key)))
-        elif schemas is not None:
-            for shared in schemas:
-                if not isinstance(shared, dict) or not isinstance(shared.get("$id"), str):
-                    raise ValueError("a shared schema needs an \"$id\"")
-                self._add_ids(shared, "")
-        self._register(root, "")
-        self._add_ids(root, "")
-
-    def _register(self, schema, str uri):
-        self.docs.setdefault(uri, schema)
-
-    def _add_ids(self, schema, str base):
-        """Registers every $id under `schema`, resolved against its base URI."""
-        if isinstance(schema, list):
-            for item in schema:
-                self._add_ids(item, base)
-            return
-        if not isinstance(schema, dict):
-            return
-        sid = schema.get("$id")
-        if isinstance(sid, str):
-            if sid.startswith("#"):
-                self._register(schema, base + sid)
-            else:
-                base = _strip_hash(urljoin(base, sid) if base else sid)
-                self._register(schema, base)
-                self._register(schema, _strip_hash(sid))
-        for key, sub in schema.items():
-            if key not in ("enum", "const", "default", "examples"):
-                self._add_ids(sub, base)
-
-    def compile_root(self):
-        base = ""
-        if isinstance(self.root, dict) and isinstance(self.root.get("$id"), str):
-            base = _strip_hash(self.root["$id"])
-        return self.node(self.root, base)
-
-    def resolve(self, str ref, str base):
-        """(schema, base) that `ref` names, seen from a schema under `base`."""
-        uri, _, fragment = ref.partition("#")
-        if uri:
-            doc_uri = uri if uri in self.docs else urljoin(base, uri) if base else uri
-        else:
-            doc_uri = base
-        if doc_uri not in self.docs:
-            raise SchemaRefError(ref)
-        target = self.docs[doc_uri]
-        if fragment and not fragment.startswith("/"):
-            anchor = doc_uri + "#" + fragment
-            if anchor not in self.docs:
-                raise SchemaRefError(ref)
-            return self.docs[anchor], doc_uri
-        for token in fragment.split("/")[1:]:
-            token = unquote(token).replace("~1", "/").replace("~0", "~")
-            try:
-                target = target[int(token) if isinstance(target, list) else token]
-            except (KeyError, IndexError, ValueError, TypeError):
-                raise SchemaRefError(ref) from None
-        return target, doc_uri
-
-    def deref(self, schema, str base):
-        """Follows $refs until a schema without one; returns (schema, base)."""
-        seen = set()
-        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
-            ref = schema["$ref"]
-            if (ref, base) in seen:
-                raise SchemaRefError(ref, "$ref %r refers to itself" % (ref,))
-            seen.add((ref, base))
-            schema, base = self.resolve(ref, base)
-        return schema, base
-
-    def node(self, schema, str base):
-        schema, base = self.deref(schema, base)
-        if schema is True:
-            return _new_node(K_ANY)
-        if schema is False:
-            return _new_node(K_NEVER)
-        if not isinstance(schema, dict):
-            raise TypeError("a schema must be a dict or a bool, got %s"
-                            % type(schema).__name__)
-        key = (id(schema), base)
-        node = self.cache.get(key)
-        if node is not None:
-            return node
-        sid = schema.get("$id")
-        if isinstance(sid, str) and not sid.startswith("#"):
-            base = _strip_hash(urljoin(base, sid) if base else sid)
-        node = _new_node(K_ANY)
-        self.cache[key] = node
-        self.keep.append(schema)
-        self.fill(node, schema, base)
-        return node
-
-    def fill(self, _Node node, dict schema, str base):
-        if "allOf" in schema:
-            schema = self.merge_all_of(schema, base)
-            self.keep.append(schema)
-        if "enum" in schema:
-            node.enum = tuple(schema["enum"])
-        elif "const" in schema:
-            node.enum = (schema["const"],)
-        choices = schema.get("anyOf", schema.get("oneOf"))
-        if choices is not None:
-            return self.fill_choice(node, schema, choices, base)
-        nullable = schema.get("nullable") is True
-        types = schema.get("type")
-        if isinstance(types, list):
-            types = list(dict.fromkeys(types))
-            if "null" in types and len(types) > 1:
-                nullable = True
-                types.remove("null")
-            if len(types) > 1:
-                node.kind = K_CHOICE
-                node.branches = tuple(self.typed(_new_node(K_ANY), schema, t, base)
-                                      for t in types)
-                node.nullable = nullable
-                return
-            types = types[0] if types else None
-        if types is None:
-            if any(k in schema for k in _OBJECT_KEYWORDS):
-                types = "object"
-            elif any(k in schema for k in _ARRAY_KEYWORDS):
-                types = "array"
-        if types is not None:
-            self.typed(node, schema, types, base)
-        node.nullable = nullable
-
-    def typed(self, _Node node, dict schema, t, str base):
-        if t not in _TYPES:
-            raise ValueError("unknown JSON Schema type %r" % (t,))
-        node.kind = _TYPES[t]
-        if node.kind == K_STRING:
-            node.fmt = _FORMATS.get(schema.get("format"), F_NONE)
-        elif node.kind == K_OBJECT:
-            self.fill_object(node, schema, base)
-        elif node.kind == K_ARRAY:
-            self.fill_array(node, schema, base)
-        return node
-
-    def fill_object(self, _Node node, dict schema, str base):
-        properties = schema.get("properties") or {}
-        required = schema.get("required") or ()
-        props = []
-        for name, sub in properties.items():
-            if not isinstance(name, str):
-                raise TypeError("property names must be str, got %r" % (name,))
-            props.append(self.prop(name, sub, name in required, base))
-        node.set_props(tuple(props))
-        node.prop_names = frozenset(properties)
-        only = tuple(sys.intern(n) for n in required if n not in properties)
-        node.required_only = only or None
-        patterns = schema.get("patternProperties")
-        if patterns:
-            node.patterns = tuple((re.compile(p).search, self.node(s, base))
-                                  for p, s in patterns.items())
-        extra = schema.get("additionalProperties", False)
-        if extra is not False:
-            node.additional = self.node(extra, base)
-        node.has_extras = node.patterns is not None or node.additional is not None
-
-    def prop(self, str name, sub, bint required, str base):
-        cdef _Prop p = _Prop.__new__(_Prop)
-        p.name = sys.intern(name)
-        p.node = self.node(sub, base)
-        p.required = required
-        try:
-            p.key_bytes = b"," + _orjson_dumps(name) + b":"
-        except orjson.JSONEncodeError:
-            p.key_bytes = b""           # never written: a present value is an error
-        resolved, _ = self.deref(sub, base)
-        if isinstance(resolved, dict) and "default" in resolved:
-            p.has_default = True
-            p.default = resolved["default"]
-        return p
-
-    def fill_array(self, _Node node, dict schema, str base):
-        items = schema.get("items", True)
-        prefix = schema.get("prefixItems")
-        if isinstance(items, list):
-            prefix, items = items, schema.get("additionalItems", True)
-        node.items = self.node(items, base)
-        if prefix:
-            node.prefix = tuple(self.node(s, base) for s in prefix)
-            node.n_prefix = len(prefix)
-
-    def fill_choice(self, _Node node, dict schema, choices, str base):
-        rest = {k: v for k, v in schema.items()
-                if k not in ("anyOf", "oneOf") and k not in _ANNOTATIONS}
-        branches = []
-        for choice in choices:
-            if rest:
-                choice, choice_base = self.deref(choice, base)
-                if isinstance(choice, dict):
-                    choice = dict(rest, **choice)
-                    self.keep.append(choice)
-                branches.append(self.node(choice, choice_base))
-            else:
-                branches.append(self.node(choice, base))
-        node.kind = K_CHOICE
-        node.branches = tuple(branches)
-        node.nullable = schema.get("nullable") is True
-
-    def merge_all_of(self, dict schema, str base):
-        """allOf folded into one schema: properties merged, required joined,
-        other keywords taken from the first schema that has them."""
-        merged = {k: v for k, v in schema.items() if k != "allOf"}
-        for sub in schema["allOf"]:
-            sub, _ = self.deref(sub, base)
-            if not isinstance(sub, dict):
-                continue
-            if "allOf" in sub:
-                sub = self.merge_all_of(sub, base)
-            for key, value in sub.items():
-                if key == "properties":
-                    merged["properties"] = dict(merged.get("properties") or {}, **value)
-                elif key == "required":
-                    merged["required"] = list(dict.fromkeys(
-                        list(merged.get("required") or ()) + list(value)))
-                else:
-                    merged.setdefault(key, value)
-        return merged
-
-
-cdef str _strip_hash(str uri):
-    return uri[:len(uri) - 1] if uri.endswith("#") else uri
