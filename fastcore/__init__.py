@@ -1,11 +1,12 @@
 """fastcore: Fastify's design for Python, with the hot path compiled in Cython."""
 from . import errors
+from ._sse import ServerSentEvent
 from ._version import __version__
 from .boot import plugin
 from .errors import FastcoreError, HTTPError
 
-__all__ = ["App", "Context", "FastcoreError", "HTTPError", "compile_serializer",
-           "compile_validator", "errors", "plugin", "__version__"]
+__all__ = ["App", "Context", "FastcoreError", "HTTPError", "ServerSentEvent",
+           "compile_serializer", "compile_validator", "errors", "plugin", "__version__"]
 
 
 def __getattr__(name):

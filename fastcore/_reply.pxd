@@ -163,6 +163,7 @@ cdef class Connection:
     cdef Request current          # the request being answered
     cdef list queue               # complete requests waiting behind ``current``
     cdef object stream_task
+    cdef bint stream_endless      # the stream is an event stream: close() ends it
     cdef object drain_waiter
     cdef object pending_out
     cdef object peer

@@ -48,6 +48,7 @@ from urllib.parse import quote as _quote, unquote_plus as _unquote_plus
 import orjson
 
 from fastcore import errors
+from fastcore._sse import EventStream
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memcpy
@@ -341,6 +342,8 @@ cdef class Server:
                 proto.transport.abort()
             elif idle and proto.current is None and proto.req is None:
                 proto._close()
+            elif proto.stream_endless and proto.stream_task is not None:
+                proto.stream_task.cancel()      # ends with its last chunk, then closes
 
     async def wait_closed(self):
         """Wait until every connection has gone, then stop the sweep."""
@@ -483,6 +486,11 @@ cdef class Request:
         return self._ctype.decode("latin-1") if self._ctype is not None else None
 
     @property
+    def last_event_id(self):
+        """The ``Last-Event-ID`` header a reconnecting EventSource sends, or None."""
+        return self.headers.get("last-event-id")
+
+    @property
     def log(self):
         """A logger bound to this request's id (the module logger when logging is off)."""
         cdef Server server = self.proto.server
@@ -607,6 +615,17 @@ cdef class Reply:
         self.header("location", _quote(url, safe=_URL_SAFE))
         self.code(code)
         return self.send(None)
+
+    def sse(self, source, *, heartbeat=15.0, retry=None):
+        """Stream ``source``, an async iterable of events, as Server-Sent Events
+        (SPEC §11): 200, ``text/event-stream``, chunked, a ``: ping`` comment
+        after ``heartbeat`` seconds without an event, ``retry`` (seconds) sent
+        first. Items are ``ServerSentEvent``s or plain data."""
+        stream = EventStream(source, heartbeat, retry)
+        self.type("text/event-stream; charset=utf-8")
+        self.header("cache-control", "no-cache")
+        self.header("x-accel-buffering", "no")
+        return self.send(stream)
 
     def hijack(self):
         """Take over the response: fastcore writes nothing for this request."""
@@ -762,10 +781,14 @@ cdef class Connection:
             return self._finish(req, keep)
         self._flush_now()
         loop = self.server.loop or asyncio.get_event_loop()
+        # An event stream only ends when its client or the app goes: close()
+        # ends it instead of waiting for it (SPEC §11).
+        self.stream_endless = type(source) is EventStream
         self.stream_task = loop.create_task(self._pump(req, reply, source, keep))
         return 0
 
     async def _pump(self, Request req, Reply reply, source, bint keep):
+        cdef bint cut = False
         try:
             async for chunk in source:
                 if self.closed:
@@ -783,6 +806,7 @@ cdef class Connection:
                     self.drain_waiter = None
         except _CancelledError:
             keep = False
+            cut = True
         except BaseException:
             self.server.logger.exception("stream failed in %s %s", req.method, req.url)
             if not self.closed:
@@ -791,19 +815,28 @@ cdef class Connection:
             return
         finally:
             aclose = getattr(source, "aclose", None)
-            if aclose is not None and self.closed:
+            if aclose is not None and (self.closed or cut):
                 try:
                     await aclose()
                 except BaseException:
                     pass
         self.stream_task = None
+        self.stream_endless = False
         if self.closed:
             return
         req._answered = True
+        if cut and (self.paused_writing or self.transport.get_write_buffer_size()):
+            # Ended by close() while the client is not taking what was sent: a
+            # graceful close would wait for it forever.
+            self.closed = True
+            self.transport.abort()
+            return
         self.transport.write(b"0\r\n\r\n")
         self._responded(req, reply)
         self._finish(req, keep)
         self._flush()
+        if cut and self.transport.get_write_buffer_size():
+            self.transport.abort()      # the last chunk did not leave either
 
     cdef int _out(self, object data) except -1:
         # HOT PATH: every response goes through here.
