@@ -13,10 +13,11 @@ Libraries: ``websockets``' sans-I/O ``Protocol`` (the frame layer of its
 ``ServerProtocol``, open; ``receive_data`` /
 ``events_received``; ``send_text`` / ``data_to_send``), ``wsproto``'s
 ``FrameProtocol`` (``receive_bytes`` / ``received_frames``; ``send_data``),
-and ``picows`` (Cython; its frame code has no sans-I/O entry point, so its
+``picows`` (Cython; its frame code has no sans-I/O entry point, so its
 server protocol is driven through ``get_buffer``/``buffer_updated`` on an
 in-memory transport after its own handshake, and frames are built with
-``WSTransport.send``). Each case checks its result before it is timed.
+``WSTransport.send``), and fastcore's own ``_ws_frames`` (Cython, sans-I/O).
+Each case checks its result before it is timed.
 """
 from __future__ import annotations
 
@@ -188,3 +189,20 @@ def test_build_picows(benchmark, picows_server):
     assert build() == SERVER_FRAME
     benchmark.group = "ws frames: build 64-byte text"
     benchmark(build)
+
+
+# --- fastcore (Cython, sans-I/O) ---------------------------------------------------------
+
+def test_parse_fastcore(benchmark):
+    from fastcore._ws_frames import OP_TEXT, FrameParser
+    parser = FrameParser()
+    assert parser.feed(FRAME) == [(OP_TEXT, MESSAGE)]
+    benchmark.group = "ws frames: parse 64-byte text"
+    benchmark(parser.feed, FRAME)
+
+
+def test_build_fastcore(benchmark):
+    from fastcore._ws_frames import OP_TEXT, build_frame
+    assert build_frame(OP_TEXT, PAYLOAD) == SERVER_FRAME
+    benchmark.group = "ws frames: build 64-byte text"
+    benchmark(build_frame, OP_TEXT, PAYLOAD)
