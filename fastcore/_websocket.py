@@ -1,0 +1,209 @@
+"""A WebSocket connection (RFC 6455) after the upgrade: the protocol object the
+transport is handed to (``Connection._hand_over``), and the ``ws`` API.
+
+How this works
+--------------
+``WebSocket`` is an asyncio protocol. Bytes go to a ``FrameParser``
+(``_ws_frames``), whose events are acted on at once: a ping is answered with
+a pong of the same payload, a pong is noted, a close frame is answered with
+a close frame (the client's code, or 1000 when it sent none) and the TCP
+connection is closed, a text or binary message is queued for ``receive``.
+A frame rule broken (the parser's ``error_code``: 1002, 1007, 1009) is
+answered with a close frame of that code, and the connection closed.
+
+The queue of received messages is bounded: past ``QUEUE_PAUSE`` messages
+reading is paused until the handler takes some, so a client cannot grow it.
+``send`` builds each frame once (``build_frame``) and writes it; while the
+transport is paused (the client is not reading) it waits for
+``resume_writing``, so nothing is buffered without bound.
+
+``close(code, reason)`` sends a close frame and waits, at most
+``close_timeout`` seconds, for the client's close frame or the TCP close.
+``close_code`` is the code of the close frame sent, or received first when
+the client closed. After close, ``send`` and ``receive`` raise
+``WebSocketClosed``.
+
+A leaf module: it imports only ``_ws_frames`` of fastcore.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+import orjson
+
+from ._ws_frames import (CLOSE_NO_STATUS, CLOSE_NORMAL, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG,
+                         OP_TEXT, FrameParser, build_frame, close_payload)
+
+QUEUE_PAUSE = 32          # received messages waiting for the handler before reading pauses
+
+
+class WebSocketClosed(Exception):
+    """The WebSocket is closed: ``code`` and ``reason`` of its close frame."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__("WebSocket closed with %d%s" % (code, ": " + reason if reason else ""))
+        self.code = code
+        self.reason = reason
+
+
+class WebSocket(asyncio.Protocol):
+    """One WebSocket connection and the ``ws`` object handlers use (module doc)."""
+
+    def __init__(self, request: Any = None, *, subprotocol: str | None = None,
+                 max_message_size: int = 1048576, close_timeout: float = 10.0) -> None:
+        self.request = request
+        self.subprotocol = subprotocol
+        self.close_timeout = close_timeout
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.transport: asyncio.Transport | None = None
+        self._parser = FrameParser(max_message_size)
+        self._messages: deque = deque()
+        self._waiter: asyncio.Future | None = None       # a receive() waiting for a message
+        self._drain: asyncio.Future | None = None        # a send() waiting for resume_writing
+        self._closed_event = asyncio.Event()             # set when the TCP connection is gone
+        self._paused_reading = False
+        self._paused_writing = False
+        self._close_sent = False
+        self.last_pong: bytes | None = None
+
+    # -- the protocol side ----------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        for opcode, value in self._parser.feed(data):
+            if opcode == OP_TEXT or opcode == OP_BINARY:
+                self._deliver(value)
+            elif opcode == OP_PING:
+                self._write(build_frame(OP_PONG, value))
+            elif opcode == OP_PONG:
+                self.last_pong = value
+            elif opcode == OP_CLOSE:
+                code, reason = value
+                self._peer_closed(code, reason)
+        if self._parser.error_code and not self._close_sent:
+            self._send_close(self._parser.error_code, "")
+            self._end(self._parser.error_code, self._parser.error_reason)
+
+    def eof_received(self) -> bool:
+        return False          # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.close_code is None:
+            self.close_code = 1006          # closed without a close frame (RFC 6455 §7.1.5)
+        self._closed_event.set()
+        self._wake(self._waiter)
+        self._wake(self._drain)
+
+    def pause_writing(self) -> None:
+        self._paused_writing = True
+
+    def resume_writing(self) -> None:
+        self._paused_writing = False
+        self._wake(self._drain)
+
+    # -- the ws API -----------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self.close_code is not None
+
+    @property
+    def buffered_amount(self) -> int:
+        """Bytes written but not yet sent to the client."""
+        return self.transport.get_write_buffer_size() if self.transport is not None else 0
+
+    async def send(self, data: Any) -> None:
+        """dict/list -> JSON text frame, str -> text, bytes -> binary."""
+        if isinstance(data, str):
+            frame = build_frame(OP_TEXT, data.encode("utf-8"))
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            frame = build_frame(OP_BINARY, bytes(data))
+        else:
+            frame = build_frame(OP_TEXT, orjson.dumps(data))
+        await self.send_frame(frame)
+
+    async def send_frame(self, frame: bytes) -> None:
+        """Write a frame built with ``build_frame`` (the same bytes may go to many)."""
+        while self._paused_writing and not self.closed:
+            self._drain = asyncio.get_running_loop().create_future()
+            await self._drain
+        if self.closed or self._close_sent:
+            raise WebSocketClosed(self.close_code or CLOSE_NORMAL, self.close_reason)
+        self._write(frame)
+
+    async def receive(self) -> str | bytes:
+        """The next message (str for text, bytes for binary)."""
+        while not self._messages:
+            if self.closed:
+                raise WebSocketClosed(self.close_code, self.close_reason)
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        message = self._messages.popleft()
+        if self._paused_reading and len(self._messages) < QUEUE_PAUSE // 2:
+            self._paused_reading = False
+            self.transport.resume_reading()
+        return message
+
+    async def receive_json(self) -> Any:
+        return orjson.loads(await self.receive())
+
+    def __aiter__(self) -> WebSocket:
+        return self
+
+    async def __anext__(self) -> str | bytes:
+        try:
+            return await self.receive()
+        except WebSocketClosed:
+            raise StopAsyncIteration from None
+
+    async def ping(self, data: bytes = b"") -> None:
+        await self.send_frame(build_frame(OP_PING, bytes(data)))
+
+    async def close(self, code: int = CLOSE_NORMAL, reason: str = "") -> None:
+        """Send a close frame, then wait (at most close_timeout) for the client's."""
+        if not self._close_sent and not self._closed_event.is_set():
+            self._send_close(code, reason)
+            if self.close_code is None:
+                self.close_code, self.close_reason = code, reason
+        try:
+            await asyncio.wait_for(self._closed_event.wait(), self.close_timeout)
+        except asyncio.TimeoutError:
+            self.transport.abort()
+
+    # -- inside ---------------------------------------------------------------------
+    def _write(self, frame: bytes) -> None:
+        if self.transport is not None and not self._closed_event.is_set():
+            self.transport.write(frame)
+
+    def _send_close(self, code: int, reason: str) -> None:
+        self._close_sent = True
+        self._write(build_frame(OP_CLOSE, close_payload(code, reason)))
+
+    def _peer_closed(self, code: int, reason: str) -> None:
+        # RFC 6455 §5.5.1: answer a close with a close (the same code), then the
+        # server closes the TCP connection.
+        if not self._close_sent:
+            self._send_close(CLOSE_NORMAL if code == CLOSE_NO_STATUS else code, "")
+        self._end(code, reason)
+
+    def _end(self, code: int, reason: str) -> None:
+        if self.close_code is None:
+            self.close_code, self.close_reason = code, reason
+        self._wake(self._waiter)
+        if self.transport is not None:
+            self.transport.close()
+
+    def _deliver(self, message: Any) -> None:
+        self._messages.append(message)
+        self._wake(self._waiter)
+        if len(self._messages) >= QUEUE_PAUSE and not self._paused_reading:
+            self._paused_reading = True
+            self.transport.pause_reading()
+
+    @staticmethod
+    def _wake(future: asyncio.Future | None) -> None:
+        if future is not None and not future.done():
+            future.set_result(None)
