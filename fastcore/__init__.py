@@ -6,7 +6,8 @@ from .boot import plugin
 from .errors import FastcoreError, HTTPError
 
 __all__ = ["App", "Context", "FastcoreError", "HTTPError", "ServerSentEvent",
-           "compile_serializer", "compile_validator", "errors", "plugin", "__version__"]
+           "WebSocketClosed", "compile_serializer", "compile_validator", "errors", "plugin",
+           "__version__"]
 
 
 def __getattr__(name):
@@ -21,6 +22,9 @@ def __getattr__(name):
     if name == "compile_serializer":
         from ._serialize import compile_serializer
         return compile_serializer
+    if name == "WebSocketClosed":
+        from ._websocket import WebSocketClosed
+        return WebSocketClosed
     if name == "compile_validator":
         from .validation import compile_validator
         return compile_validator

@@ -39,6 +39,7 @@ cdef class Lifecycle(Connection):
     cdef int _dispatch(self, Request req) except -1
     cdef int _advance(self, Request req, Reply reply) except -1
     cdef int _after_short_circuit(self, Request req, Reply reply) except -1
+    cdef int _upgrade(self, Request req, Reply reply) except -1
     cdef int _parse_body(self, Request req, Reply reply) except -1
     cdef int _parse_json(self, Request req, object body) except -1
     cdef int _parse_text(self, Request req, object body) except -1

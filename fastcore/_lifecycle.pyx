@@ -45,6 +45,7 @@ import orjson
 
 from fastcore import errors
 from fastcore._tasks import Resume
+from fastcore._websocket import WebSocket, handshake, is_upgrade, run_handler
 
 from cpython.ref cimport PyObject, Py_XDECREF
 from cpython.dict cimport PyDict_DelItem, PyDict_GetItem, PyDict_SetItem
@@ -254,6 +255,8 @@ cdef class Lifecycle(Connection):
                     hooks = record.pre_handler
                 else:
                     req._stage = S_DONE
+                    if record.ws_handler is not None and is_upgrade(req):
+                        return self._upgrade(req, reply)
                     return self._run(req, reply, record.handler, None, PHASE_HANDLER)
                 if hooks is None or req._hook_i >= len(<tuple>hooks):
                     req._stage = stage + 1
@@ -266,6 +269,35 @@ cdef class Lifecycle(Connection):
                     return self._step(req, reply, result, PHASE_HOOK)
         except BaseException as exc:
             return self._error(req, reply, exc)
+
+    cdef int _upgrade(self, Request req, Reply reply) except -1:
+        # A WebSocket route's upgrade request passed its hooks and validation:
+        # check the handshake (SPEC §11), write the 101, hand the connection to
+        # a WebSocket protocol object and run the route's ws handler on it.
+        cdef Server server = self.server
+        cdef RouteRecord record = req.record
+        try:
+            head, subprotocol = handshake(req, record.ws_subprotocols)
+        except errors.WsUpgradeRequiredError as exc:
+            reply.header("sec-websocket-version", "13")
+            return self._error(req, reply, exc)
+        except BaseException as exc:
+            return self._error(req, reply, exc)
+        reply._status = 101
+        reply.sent = True
+        reply._written = True
+        req._answered = True
+        self._out(head)
+        self._responded(req, reply)
+        ws = WebSocket(req, subprotocol=subprotocol,
+                       max_message_size=server.ws_max_message_size,
+                       close_timeout=server.ws_close_timeout)
+        server.websockets.add(ws)
+        self._hand_over(ws)
+        loop = server.loop or asyncio.get_event_loop()
+        loop.create_task(run_handler(record.ws_handler, ws, req, server.logger,
+                                     server.websockets.discard))
+        return 0
 
     cdef int _after_short_circuit(self, Request req, Reply reply) except -1:
         if reply.hijacked and not reply.sent:

@@ -51,6 +51,8 @@ cdef class RouteRecord:
     cdef public object on_timeout
     cdef public object on_request_abort
     cdef public object validate
+    cdef public object ws_handler              # fn(ws, request) for upgrade requests, or None
+    cdef public tuple ws_subprotocols          # the subprotocols it speaks, or None
 
 
 cdef class Server:
@@ -82,6 +84,9 @@ cdef class Server:
     cdef public bint return_503_on_closing
     cdef public bint expose_errors
     cdef public bint closing
+    cdef public set websockets                 # open WebSocket connections (after the upgrade)
+    cdef public Py_ssize_t ws_max_message_size
+    cdef public double ws_close_timeout
     cdef unsigned long long req_counter
     cdef object _sweeper
     cdef object _all_closed

@@ -301,6 +301,9 @@ cdef class Server:
         self.logger = logger if logger is not None else _log
         self.ssl = ssl
         self.closing = False
+        self.websockets = set()
+        self.ws_max_message_size = 1048576
+        self.ws_close_timeout = 10.0
         self.req_counter = 0
         self._all_closed = None
         cdef double smallest = 1.0

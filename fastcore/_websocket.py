@@ -23,20 +23,87 @@ transport is paused (the client is not reading) it waits for
 the client closed. After close, ``send`` and ``receive`` raise
 ``WebSocketClosed``.
 
-A leaf module: it imports only ``_ws_frames`` of fastcore.
+``handshake(request, allowed)`` checks an upgrade request against RFC 6455
+§4.2.1 (SPEC §11) and returns the ``101`` head to write; ``run_handler``
+runs a route's WebSocket handler and closes with 1000 when it returns, 1011
+(logged) when it raises.
+
+A leaf module: of fastcore it imports only ``errors`` and ``_ws_frames``.
 """
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
+import inspect
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
+from . import errors
 from ._ws_frames import (CLOSE_NO_STATUS, CLOSE_NORMAL, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG,
                          OP_TEXT, FrameParser, build_frame, close_payload)
 
 QUEUE_PAUSE = 32          # received messages waiting for the handler before reading pauses
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"   # RFC 6455 §1.3
+
+
+def _tokens(value: str | None) -> list[str]:
+    return [t.strip().lower() for t in (value or "").split(",") if t.strip()]
+
+
+def is_upgrade(request: Any) -> bool:
+    """Whether ``request`` asks for a WebSocket (a GET with Upgrade: websocket)."""
+    return request.method == "GET" and "websocket" in _tokens(request.headers.get("upgrade"))
+
+
+def handshake(request: Any, allowed: tuple | None) -> tuple[bytes, str | None]:
+    """(the 101 head, the chosen subprotocol) for a valid upgrade request; raises
+    WsBadHandshakeError (400) or WsUpgradeRequiredError (426, wrong version)."""
+    headers = request.headers
+    if "upgrade" not in _tokens(headers.get("connection")):
+        raise errors.WsBadHandshakeError("Connection header must contain 'upgrade'")
+    key = headers.get("sec-websocket-key")
+    try:
+        valid = key is not None and len(base64.b64decode(key.strip(), validate=True)) == 16
+    except (binascii.Error, ValueError):
+        valid = False
+    if not valid:
+        raise errors.WsBadHandshakeError("Sec-WebSocket-Key must be 16 bytes in base64")
+    if (headers.get("sec-websocket-version") or "").strip() != "13":
+        raise errors.WsUpgradeRequiredError("Unsupported WebSocket version: use 13")
+    accept = base64.b64encode(hashlib.sha1(key.strip().encode() + _GUID).digest())
+    chosen = None
+    if allowed:
+        offered = [t.strip() for t in (headers.get("sec-websocket-protocol") or "").split(",")]
+        chosen = next((t for t in offered if t in allowed), None)
+    head = (b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+            b"sec-websocket-accept: " + accept + b"\r\n")
+    if chosen is not None:
+        head += b"sec-websocket-protocol: " + chosen.encode("latin-1") + b"\r\n"
+    return head + b"\r\n", chosen
+
+
+async def run_handler(handler: Callable, ws: WebSocket, request: Any, logger: Any,
+                      done: Callable[[WebSocket], None]) -> None:
+    """Run ``handler(ws, request)``; close with 1000 when it returns, 1011 when it raises
+    (logged: the response is already a WebSocket, so no error handler runs)."""
+    try:
+        result = handler(ws, request)
+        if inspect.isawaitable(result):
+            await result
+    except WebSocketClosed:
+        await ws.close(CLOSE_NORMAL)
+    except Exception as exc:
+        logger.error("WebSocket handler failed in %s %s", request.method, request.url,
+                     exc_info=exc)
+        await ws.close(1011)
+    else:
+        await ws.close(CLOSE_NORMAL)
+    finally:
+        done(ws)
 
 
 class WebSocketClosed(Exception):

@@ -57,7 +57,8 @@ class App(Context):
                  ignore_trailing_slash=False, ignore_duplicate_slashes=False,
                  max_param_length=100, constraints=None, allow_error_handler_override=True,
                  expose_errors=False,
-                 expose_head_routes=True, validation=None, ssl=None) -> None:
+                 expose_head_routes=True, validation=None, ws_max_message_size=1_048_576,
+                 ws_close_timeout=10.0, ssl=None) -> None:
         given = dict(locals())
         del given["self"]
         self._options = validate_options(given)
@@ -201,6 +202,8 @@ class App(Context):
         state.not_found_resolver = self._not_found_resolver
         state.rewrite_url = opts["rewrite_url"]
         state.framework_errors = opts["framework_errors"]
+        state.ws_max_message_size = opts["ws_max_message_size"]
+        state.ws_close_timeout = float(opts["ws_close_timeout"])
         strategies = opts["constraints"] or {}
         state.derive_constraints = tuple(
             (name, strategies[name].derive) for name in self._router.custom_used) or None
@@ -260,6 +263,10 @@ class App(Context):
         if state is not None:
             mode = self._options["force_close_connections"]
             state.begin_close(force=mode is True, idle=mode == "idle")
+            # Open WebSockets get close 1001 and their closing handshake, each
+            # at most ws_close_timeout (SPEC §11).
+            await asyncio.gather(*(ws.close(1001) for ws in list(state.websockets)),
+                                 return_exceptions=True)
             await state.wait_closed()
         for server in self._servers:
             await server.wait_closed()

@@ -44,7 +44,7 @@ ROUTE_OPTIONS: dict[str, Any] = {
     **{name: None for name in REQUEST_HOOKS},
     "error_handler": None, "websocket": False, "attach_validation": False,
     "handler_timeout": None, "serializer_compiler": None, "validator_compiler": None,
-    "schema_error_formatter": None,
+    "schema_error_formatter": None, "ws_handler": None, "ws_subprotocols": None,
 }
 
 _MISSING = object()
@@ -162,7 +162,7 @@ class Context:
               on_response=None, on_error=None, on_timeout=None, on_request_abort=None,
               error_handler=None, websocket=False, attach_validation=False,
               handler_timeout=None, serializer_compiler=None, validator_compiler=None,
-              schema_error_formatter=None):
+              schema_error_formatter=None, ws_handler=None, ws_subprotocols=None):
         """Declare a route; without ``handler`` it works as a decorator."""
         given = locals()
         options = {name: given[name] for name in ROUTE_OPTIONS}
@@ -232,6 +232,11 @@ class Context:
         """Create one record per method and insert it; ``options`` is kept on its entry."""
         url, handler = options["url"], options["handler"]
         methods = _check_route(options["method"], url, handler, options)
+        ws_handler = options.get("ws_handler")
+        if options.get("websocket"):
+            # A WebSocket-only route: its handler takes (ws, request); a plain
+            # request gets 426 (SPEC §11).
+            ws_handler, handler = handler, _upgrade_required
         route_hooks = route_hook_lists(options)
         body_limit = options.get("body_limit")
         handler_timeout = options.get("handler_timeout")
@@ -245,6 +250,10 @@ class Context:
                                  handler_timeout=(-1.0 if handler_timeout is None
                                                   else float(handler_timeout)),
                                  config=dict(options.get("config") or {}), context=self)
+            if ws_handler is not None:
+                record.ws_handler = ws_handler
+                subprotocols = options.get("ws_subprotocols")
+                record.ws_subprotocols = tuple(subprotocols) if subprotocols else None
             for path in paths:
                 root._router.on(m, path, record, constraints)
             root._route_entries.append(RouteEntry(record, self, route_hooks, options))
@@ -527,9 +536,7 @@ def _check_route(method: Any, url: Any, handler: Any, options: dict[str, Any]) -
         raise errors.InvalidRouteError("body_limit must be a positive int, got %r" % (body_limit,))
     if options.get("error_handler") is not None and not callable(options["error_handler"]):
         raise errors.InvalidRouteError("error_handler must be callable")
-    if options.get("websocket"):
-        raise errors.InvalidRouteError(
-            "websocket=True: WebSocket routes are not supported by this version")
+    _check_websocket_route(methods, options)
     handler_timeout = options.get("handler_timeout")
     if handler_timeout is not None and not is_seconds(handler_timeout):
         raise errors.InvalidRouteError(
@@ -539,3 +546,28 @@ def _check_route(method: Any, url: Any, handler: Any, options: dict[str, Any]) -
         if m not in SUPPORTED_METHODS:
             raise errors.RouteMethodNotSupportedError("%s method is not supported." % m)
     return methods
+
+
+def _check_websocket_route(methods: list, options: dict[str, Any]) -> None:
+    """The WebSocket route options: one GET route, a callable ws_handler (not beside
+    websocket=True), subprotocol names."""
+    ws_handler = options.get("ws_handler")
+    if options.get("websocket") and ws_handler is not None:
+        raise errors.InvalidRouteError(
+            "websocket=True makes the handler the WebSocket handler; ws_handler is for a "
+            "route whose handler also serves plain requests")
+    if options.get("websocket") or ws_handler is not None:
+        if ws_handler is not None and not callable(ws_handler):
+            raise errors.InvalidRouteError("ws_handler must be callable")
+        if [str(m).upper() for m in methods] != ["GET"]:
+            raise errors.InvalidRouteError("A WebSocket route is a GET route (RFC 6455 §4.1)")
+    subprotocols = options.get("ws_subprotocols")
+    if subprotocols is not None and (isinstance(subprotocols, str) or not all(
+            isinstance(p, str) and p for p in subprotocols)):
+        raise errors.InvalidRouteError("ws_subprotocols must be a list of subprotocol names")
+
+
+def _upgrade_required(request, reply):
+    """The plain-request handler of a websocket=True route (SPEC §11)."""
+    reply.header("upgrade", "websocket")
+    raise errors.WsUpgradeRequiredError("This route only accepts WebSocket connections")

@@ -170,6 +170,15 @@ HandlerTimeoutError = _define(
 ExpectationFailedError = _define(
     "FC_ERR_EXPECTATION_FAILED", 417, "Expectation Failed",
     "The request's Expect header asks for something other than 100-continue.")
+WsUpgradeRequiredError = _define(
+    "FC_ERR_WS_UPGRADE_REQUIRED", 426, "Upgrade Required",
+    "A plain request reached a WebSocket-only route, or the client asked for a WebSocket "
+    "version other than 13; the answer names what to send (Upgrade: websocket, "
+    "Sec-WebSocket-Version: 13).")
+WsBadHandshakeError = _define(
+    "FC_ERR_WS_BAD_HANDSHAKE", 400, "Bad WebSocket handshake",
+    "An Upgrade: websocket request without a valid Sec-WebSocket-Key or without the "
+    "upgrade token in Connection (RFC 6455 §4.2.1).")
 
 RouteRewriteNotStrError = _define(
     "FC_ERR_ROUTE_REWRITE_NOT_STR", 500,

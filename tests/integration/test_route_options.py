@@ -16,11 +16,11 @@ from fastcore import errors
 from fastcore.context import ROUTE_OPTIONS
 from fastcore.hooks import REQUEST_HOOKS
 
-# Checked with a real socket instead (a client that leaves mid-request):
-# tests/server/test_hooks_live.py::test_route_on_request_abort_runs_for_its_route_only.
-CHECKED_ELSEWHERE = {"on_request_abort"}
-# Refused at route() until WebSocket support exists, so it cannot be ignored silently.
-REFUSED = {"websocket"}
+# Checked with a real socket instead: a client that leaves mid-request
+# (tests/server/test_hooks_live.py::test_route_on_request_abort_runs_for_its_route_only)
+# and WebSocket upgrades (tests/server/test_websocket_routes.py:
+# test_ws_handler_beside_a_plain_handler, test_subprotocol_is_the_first_...).
+CHECKED_ELSEWHERE = {"on_request_abort", "ws_handler", "ws_subprotocols"}
 
 
 def both(option: str, value, handler=None, method: str = "GET", **more):
@@ -126,6 +126,18 @@ def case_schema_error_formatter():
         "body must have required property 'a'"
 
 
+def case_websocket():
+    async def on_ws(ws, request):
+        await ws.send("hi")
+    app = fastcore.App()
+    app.get("/with", on_ws, websocket=True)
+    app.get("/without", lambda request, reply: "plain")
+    r = app.inject_sync("GET", "/with")
+    assert (r.status_code, r.json()["code"], r.headers["upgrade"]) == \
+        (426, "FC_ERR_WS_UPGRADE_REQUIRED", "websocket")
+    assert app.inject_sync("GET", "/without").body == b"plain"
+
+
 def case_hook(name: str):
     log: list = []
 
@@ -153,14 +165,14 @@ CASES = {
     "attach_validation": case_attach_validation, "handler_timeout": case_handler_timeout,
     "serializer_compiler": case_serializer_compiler,
     "validator_compiler": case_validator_compiler,
-    "schema_error_formatter": case_schema_error_formatter,
+    "schema_error_formatter": case_schema_error_formatter, "websocket": case_websocket,
     **{name: (lambda name=name: case_hook(name)) for name in REQUEST_HOOKS
        if name not in CHECKED_ELSEWHERE},
 }
 
 
 def test_every_route_option_has_a_case():
-    assert set(CASES) | CHECKED_ELSEWHERE | REFUSED == set(ROUTE_OPTIONS)
+    assert set(CASES) | CHECKED_ELSEWHERE == set(ROUTE_OPTIONS)
 
 
 @pytest.mark.parametrize("option", sorted(CASES))
@@ -168,10 +180,17 @@ def test_route_option_takes_effect(option):
     CASES[option]()
 
 
-def test_websocket_route_option_is_refused_until_supported():
+@pytest.mark.parametrize("options, message", [
+    ({"method": "POST", "websocket": True}, "GET route"),
+    ({"websocket": True, "ws_handler": lambda ws, request: None}, "ws_handler"),
+    ({"ws_handler": "not callable"}, "callable"),
+    ({"websocket": True, "ws_subprotocols": "chat"}, "ws_subprotocols"),
+])
+def test_websocket_route_options_are_checked(options, message):
     app = fastcore.App()
-    with pytest.raises(errors.InvalidRouteError, match="websocket"):
-        app.route(method="GET", url="/ws", handler=lambda request, reply: None, websocket=True)
+    options = {"method": "GET", **options}
+    with pytest.raises(errors.InvalidRouteError, match=message):
+        app.route(url="/ws", handler=lambda request, reply: None, **options)
 
 
 # --- handler_timeout on a route --------------------------------------------------------

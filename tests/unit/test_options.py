@@ -44,6 +44,8 @@ SPEC_DEFAULTS = {
     "allow_error_handler_override": True,
     "expose_errors": False,
     "expose_head_routes": True,
+    "ws_max_message_size": 1024 * 1024,
+    "ws_close_timeout": 10,
     "ssl": None,
 }
 # Defaults SPEC describes in words: "counter" (the built-in generator) and
@@ -91,6 +93,8 @@ BAD_VALUES = {
     "expose_errors": [1, "yes"],
     "expose_head_routes": ["yes", 0],
     "validation": ["strict", [], {"unknown": True}, {"coerce_types": "yes"}],
+    "ws_max_message_size": [0, -1, "1m", True],
+    "ws_close_timeout": [-1, "10", True, float("inf")],
     "ssl": ["cert.pem", 1, {"keyfile": "key.pem"}, {"certfile": "c", "bogus": 1}],
 }
 
