@@ -291,7 +291,9 @@ cdef class Lifecycle(Connection):
         self._responded(req, reply)
         ws = WebSocket(req, subprotocol=subprotocol,
                        max_message_size=server.ws_max_message_size,
-                       close_timeout=server.ws_close_timeout)
+                       close_timeout=server.ws_close_timeout,
+                       ping_interval=server.ws_ping_interval,
+                       ping_timeout=server.ws_ping_timeout)
         server.websockets.add(ws)
         self._hand_over(ws)
         loop = server.loop or asyncio.get_event_loop()

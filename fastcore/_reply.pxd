@@ -87,6 +87,8 @@ cdef class Server:
     cdef public set websockets                 # open WebSocket connections (after the upgrade)
     cdef public Py_ssize_t ws_max_message_size
     cdef public double ws_close_timeout
+    cdef public double ws_ping_interval
+    cdef public double ws_ping_timeout
     cdef unsigned long long req_counter
     cdef object _sweeper
     cdef object _all_closed

@@ -304,6 +304,8 @@ cdef class Server:
         self.websockets = set()
         self.ws_max_message_size = 1048576
         self.ws_close_timeout = 10.0
+        self.ws_ping_interval = 20.0
+        self.ws_ping_timeout = 20.0
         self.req_counter = 0
         self._all_closed = None
         cdef double smallest = 1.0

@@ -17,6 +17,10 @@ reading is paused until the handler takes some, so a client cannot grow it.
 transport is paused (the client is not reading) it waits for
 ``resume_writing``, so nothing is buffered without bound.
 
+Keep-alive: every ``ping_interval`` seconds (0 disables) a ping is sent; no
+pong within ``ping_timeout`` closes the connection with 1011. One timer
+handle per connection, no task.
+
 ``close(code, reason)`` sends a close frame and waits, at most
 ``close_timeout`` seconds, for the client's close frame or the TCP close.
 ``close_code`` is the code of the close frame sent, or received first when
@@ -119,8 +123,13 @@ class WebSocket(asyncio.Protocol):
     """One WebSocket connection and the ``ws`` object handlers use (module doc)."""
 
     def __init__(self, request: Any = None, *, subprotocol: str | None = None,
-                 max_message_size: int = 1048576, close_timeout: float = 10.0) -> None:
+                 max_message_size: int = 1048576, close_timeout: float = 10.0,
+                 ping_interval: float = 0.0, ping_timeout: float = 0.0) -> None:
         self.request = request
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self._timer: asyncio.TimerHandle | None = None
+        self._awaiting_pong = False
         self.subprotocol = subprotocol
         self.close_timeout = close_timeout
         self.close_code: int | None = None
@@ -139,6 +148,7 @@ class WebSocket(asyncio.Protocol):
     # -- the protocol side ----------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:
         self.transport = transport
+        self._next_ping()
 
     def data_received(self, data: bytes) -> None:
         for opcode, value in self._parser.feed(data):
@@ -148,6 +158,9 @@ class WebSocket(asyncio.Protocol):
                 self._write(build_frame(OP_PONG, value))
             elif opcode == OP_PONG:
                 self.last_pong = value
+                if self._awaiting_pong:
+                    self._awaiting_pong = False
+                    self._next_ping()
             elif opcode == OP_CLOSE:
                 code, reason = value
                 self._peer_closed(code, reason)
@@ -161,6 +174,9 @@ class WebSocket(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.close_code is None:
             self.close_code = 1006          # closed without a close frame (RFC 6455 §7.1.5)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._closed_event.set()
         self._wake(self._waiter)
         self._wake(self._drain)
@@ -241,6 +257,30 @@ class WebSocket(asyncio.Protocol):
             self.transport.abort()
 
     # -- inside ---------------------------------------------------------------------
+    def _next_ping(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.ping_interval > 0 and not self.closed:
+            loop = asyncio.get_event_loop()
+            self._timer = loop.call_later(self.ping_interval, self._keepalive_ping)
+
+    def _keepalive_ping(self) -> None:
+        self._timer = None
+        if self.closed or self._close_sent:
+            return
+        self._awaiting_pong = True
+        self._write(build_frame(OP_PING, b""))
+        if self.ping_timeout > 0:
+            self._timer = asyncio.get_event_loop().call_later(self.ping_timeout,
+                                                              self._pong_missed)
+
+    def _pong_missed(self) -> None:
+        self._timer = None
+        if self._awaiting_pong and not self.closed and not self._close_sent:
+            self._send_close(1011, "ping timeout")
+            self._end(1011, "ping timeout")
+
     def _write(self, frame: bytes) -> None:
         if self.transport is not None and not self._closed_event.is_set():
             self.transport.write(frame)

@@ -58,7 +58,8 @@ class App(Context):
                  max_param_length=100, constraints=None, allow_error_handler_override=True,
                  expose_errors=False,
                  expose_head_routes=True, validation=None, ws_max_message_size=1_048_576,
-                 ws_close_timeout=10.0, ssl=None) -> None:
+                 ws_close_timeout=10.0, ws_ping_interval=20.0, ws_ping_timeout=20.0,
+                 ssl=None) -> None:
         given = dict(locals())
         del given["self"]
         self._options = validate_options(given)
@@ -204,6 +205,8 @@ class App(Context):
         state.framework_errors = opts["framework_errors"]
         state.ws_max_message_size = opts["ws_max_message_size"]
         state.ws_close_timeout = float(opts["ws_close_timeout"])
+        state.ws_ping_interval = float(opts["ws_ping_interval"])
+        state.ws_ping_timeout = float(opts["ws_ping_timeout"])
         strategies = opts["constraints"] or {}
         state.derive_constraints = tuple(
             (name, strategies[name].derive) for name in self._router.custom_used) or None

@@ -112,6 +112,8 @@ OPTIONS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "validation": (None, _check_validation, "a dict of " + ", ".join(_VALIDATION_KEYS)),
     "ws_max_message_size": (1_048_576, _is_positive, "a positive int (bytes)"),
     "ws_close_timeout": (10.0, is_seconds, "a number of seconds >= 0"),
+    "ws_ping_interval": (20.0, is_seconds, "a number of seconds >= 0"),
+    "ws_ping_timeout": (20.0, is_seconds, "a number of seconds >= 0"),
     "ssl": (None, _check_ssl, "an ssl.SSLContext or a dict with certfile (and keyfile)"),
 }
 

@@ -7,6 +7,7 @@ import asyncio
 import json
 import socket
 import threading
+import time
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -178,3 +179,30 @@ def test_app_close_sends_1001_to_open_websockets():
             client.recv(timeout=5)
         assert client.close_code == 1001
         assert app.seen["closed"].wait(5)
+
+
+def test_a_client_that_does_not_answer_pings_is_closed_with_1011():
+    app = make_app(ws_ping_interval=0.05, ws_ping_timeout=0.2)
+    with live_server(app) as srv:
+        sock = socket.create_connection((srv.host, srv.port), timeout=5)
+        sock.sendall(b"GET /ws/echo HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Key: " + KEY.encode()
+                     + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):      # the client reads, and never answers
+            data += chunk
+        head, _, frames = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101")
+        assert frames.startswith(b"\x89\x00")                  # the keep-alive ping
+        assert frames[2:].startswith(b"\x88") and frames[4:6] == (1011).to_bytes(2, "big")
+        assert app.seen["closed"].wait(5)
+
+
+def test_a_client_that_answers_pings_stays_connected():
+    app = make_app(ws_ping_interval=0.05, ws_ping_timeout=0.5)
+    with live_server(app) as srv, connect(url(srv)) as client:
+        deadline = time.monotonic() + 0.6          # several ping rounds
+        while time.monotonic() < deadline:
+            client.send("still")
+            assert client.recv(timeout=5) == "still"
+        assert client.close_code is None

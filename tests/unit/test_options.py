@@ -46,6 +46,8 @@ SPEC_DEFAULTS = {
     "expose_head_routes": True,
     "ws_max_message_size": 1024 * 1024,
     "ws_close_timeout": 10,
+    "ws_ping_interval": 20,
+    "ws_ping_timeout": 20,
     "ssl": None,
 }
 # Defaults SPEC describes in words: "counter" (the built-in generator) and
@@ -95,6 +97,8 @@ BAD_VALUES = {
     "validation": ["strict", [], {"unknown": True}, {"coerce_types": "yes"}],
     "ws_max_message_size": [0, -1, "1m", True],
     "ws_close_timeout": [-1, "10", True, float("inf")],
+    "ws_ping_interval": [-1, "20", True],
+    "ws_ping_timeout": [-0.5, "20", False],
     "ssl": ["cert.pem", 1, {"keyfile": "key.pem"}, {"certfile": "c", "bogus": 1}],
 }
 
