@@ -291,6 +291,13 @@ class App(Context):
         return await inject_request(state, method=method, url=url, headers=headers,
                                     query=query, payload=payload, cookies=cookies)
 
+    def inject_ws(self, url: str = "/", headers: dict | None = None,
+                  subprotocols: list | None = None):
+        """``async with app.inject_ws(url) as client``: a WebSocket through the real
+        protocol, without a socket (``fastcore/inject_ws.py``)."""
+        from .inject_ws import InjectedWebSocket
+        return InjectedWebSocket(self, url, headers, subprotocols)
+
     def inject_sync(self, method: str = "GET", url: str = "/", **kwargs):
         """``inject`` for code that is not running an event loop."""
         if self._sync_loop is None:

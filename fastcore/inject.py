@@ -114,6 +114,13 @@ class InjectTransport(asyncio.Transport):
     def write(self, data) -> None:
         self._reader.feed(data)
 
+    def set_protocol(self, protocol) -> None:
+        # After an upgrade the connection belongs to another protocol object.
+        self._protocol = protocol
+
+    def get_protocol(self):
+        return self._protocol
+
     def writelines(self, lines) -> None:
         for data in lines:
             self.write(data)

@@ -44,7 +44,9 @@ from typing import Any, Callable
 
 import orjson
 
-__all__ = ["Client", "build", "app_fixture"]
+from .inject_ws import WebSocketRefused
+
+__all__ = ["Client", "WebSocketRefused", "build", "app_fixture"]
 
 _UNSET: Any = object()
 
