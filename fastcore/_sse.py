@@ -115,7 +115,6 @@ class EventStream:
                                       or not heartbeat >= 0):
             raise ValueError("heartbeat is a number of seconds >= 0 or None, got %r"
                              % (heartbeat,))
-        self._source = source
         self._items = source.__aiter__()
         self._heartbeat = heartbeat or None
         self._first = None if retry is None else b"retry: %d\n\n" % _retry_ms(retry)

@@ -143,7 +143,6 @@ class WebSocket(asyncio.Protocol):
         self._paused_reading = False
         self._paused_writing = False
         self._close_sent = False
-        self.last_pong: bytes | None = None
 
     # -- the protocol side ----------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:
@@ -157,7 +156,6 @@ class WebSocket(asyncio.Protocol):
             elif opcode == OP_PING:
                 self._write(build_frame(OP_PONG, value))
             elif opcode == OP_PONG:
-                self.last_pong = value
                 if self._awaiting_pong:
                     self._awaiting_pong = False
                     self._next_ping()

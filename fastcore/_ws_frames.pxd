@@ -2,6 +2,21 @@
 # Declarations of _ws_frames.pyx: RFC 6455 frames, server side, sans-I/O.
 
 
+cdef enum:
+    # opcodes (RFC 6455 §5.2) and the close codes the parser gives
+    WS_CONTINUATION = 0
+    WS_TEXT = 1
+    WS_BINARY = 2
+    WS_CLOSE = 8
+    WS_PING = 9
+    WS_PONG = 10
+    WS_CLOSE_NORMAL = 1000
+    WS_CLOSE_PROTOCOL_ERROR = 1002
+    WS_CLOSE_NO_STATUS = 1005
+    WS_CLOSE_INVALID_DATA = 1007
+    WS_CLOSE_TOO_BIG = 1009
+
+
 cdef bint close_code_allowed(int code)
 
 

@@ -38,18 +38,20 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
-OP_CONTINUATION = 0
-OP_TEXT = 1
-OP_BINARY = 2
-OP_CLOSE = 8
-OP_PING = 9
-OP_PONG = 10
+# The Python-visible names of the C enum in _ws_frames.pxd (the code below
+# compares against the enum, so no module global is looked up per frame).
+OP_CONTINUATION = WS_CONTINUATION
+OP_TEXT = WS_TEXT
+OP_BINARY = WS_BINARY
+OP_CLOSE = WS_CLOSE
+OP_PING = WS_PING
+OP_PONG = WS_PONG
 
-CLOSE_NORMAL = 1000
-CLOSE_NO_STATUS = 1005        # a close frame without a code (never sent)
-CLOSE_PROTOCOL_ERROR = 1002
-CLOSE_INVALID_DATA = 1007
-CLOSE_TOO_BIG = 1009
+CLOSE_NORMAL = WS_CLOSE_NORMAL
+CLOSE_NO_STATUS = WS_CLOSE_NO_STATUS      # a close frame without a code (never sent)
+CLOSE_PROTOCOL_ERROR = WS_CLOSE_PROTOCOL_ERROR
+CLOSE_INVALID_DATA = WS_CLOSE_INVALID_DATA
+CLOSE_TOO_BIG = WS_CLOSE_TOO_BIG
 
 
 cdef bint close_code_allowed(int code):
@@ -103,6 +105,7 @@ cdef class FrameParser:
 
     cpdef list feed(self, object data):
         """The events of the frames that ``data`` completes (module doc)."""
+        # HOT PATH: bench/test_bench_ws_frames.py (parse: fastcore)
         cdef list events = []
         cdef bytearray buf
         cdef const uint8_t* p
@@ -124,33 +127,33 @@ cdef class FrameParser:
             fin = (b0 & 0x80) != 0
             opcode = b0 & 0x0F
             if b0 & 0x70:
-                self._fail(CLOSE_PROTOCOL_ERROR, "reserved bits set without an extension")
+                self._fail(WS_CLOSE_PROTOCOL_ERROR, "reserved bits set without an extension")
                 break
             if not (b1 & 0x80):
-                self._fail(CLOSE_PROTOCOL_ERROR, "client frames must be masked")
+                self._fail(WS_CLOSE_PROTOCOL_ERROR, "client frames must be masked")
                 break
             if opcode >= 8:
-                if opcode > OP_PONG:
-                    self._fail(CLOSE_PROTOCOL_ERROR, "unknown opcode %d" % opcode)
+                if opcode > WS_PONG:
+                    self._fail(WS_CLOSE_PROTOCOL_ERROR, "unknown opcode %d" % opcode)
                     break
                 if not fin:
-                    self._fail(CLOSE_PROTOCOL_ERROR, "fragmented control frame")
+                    self._fail(WS_CLOSE_PROTOCOL_ERROR, "fragmented control frame")
                     break
-            elif opcode > OP_BINARY:
-                self._fail(CLOSE_PROTOCOL_ERROR, "unknown opcode %d" % opcode)
+            elif opcode > WS_BINARY:
+                self._fail(WS_CLOSE_PROTOCOL_ERROR, "unknown opcode %d" % opcode)
                 break
-            elif opcode == OP_CONTINUATION and self.message_opcode == 0:
-                self._fail(CLOSE_PROTOCOL_ERROR, "continuation frame without a message")
+            elif opcode == WS_CONTINUATION and self.message_opcode == 0:
+                self._fail(WS_CLOSE_PROTOCOL_ERROR, "continuation frame without a message")
                 break
-            elif opcode != OP_CONTINUATION and self.message_opcode != 0:
-                self._fail(CLOSE_PROTOCOL_ERROR, "new message before the last one ended")
+            elif opcode != WS_CONTINUATION and self.message_opcode != 0:
+                self._fail(WS_CLOSE_PROTOCOL_ERROR, "new message before the last one ended")
                 break
             len7 = b1 & 0x7F
             if len7 < 126:
                 header = 6
                 length = len7
             elif opcode >= 8:
-                self._fail(CLOSE_PROTOCOL_ERROR, "control frame over 125 bytes")
+                self._fail(WS_CLOSE_PROTOCOL_ERROR, "control frame over 125 bytes")
                 break
             elif len7 == 126:
                 header = 8
@@ -162,17 +165,17 @@ cdef class FrameParser:
                 if n < header:
                     break
                 if p[2] & 0x80:
-                    self._fail(CLOSE_PROTOCOL_ERROR, "64-bit length with its top bit set")
+                    self._fail(WS_CLOSE_PROTOCOL_ERROR, "64-bit length with its top bit set")
                     break
                 ulen = 0
                 for i in range(2, 10):
                     ulen = (ulen << 8) | p[i]
                 if ulen > <uint64_t>(self.max_message_size - self.message_size):
-                    self._fail(CLOSE_TOO_BIG, "message over %d bytes" % self.max_message_size)
+                    self._fail(WS_CLOSE_TOO_BIG, "message over %d bytes" % self.max_message_size)
                     break
                 length = <Py_ssize_t>ulen
             if opcode < 8 and self.message_size + length > self.max_message_size:
-                self._fail(CLOSE_TOO_BIG, "message over %d bytes" % self.max_message_size)
+                self._fail(WS_CLOSE_TOO_BIG, "message over %d bytes" % self.max_message_size)
                 break
             if n < header + length:
                 break
@@ -191,7 +194,7 @@ cdef class FrameParser:
         return events
 
     cdef int _data(self, int opcode, bint fin, bytes payload, list events) except -1:
-        if opcode != OP_CONTINUATION:
+        if opcode != WS_CONTINUATION:
             self.message_opcode = opcode
             if fin:
                 return self._complete(payload, events)
@@ -210,44 +213,45 @@ cdef class FrameParser:
     cdef int _complete(self, bytes payload, list events) except -1:
         cdef int opcode = self.message_opcode
         self.message_opcode = 0
-        if opcode == OP_BINARY:
-            events.append((OP_BINARY, payload))
+        if opcode == WS_BINARY:
+            events.append((WS_BINARY, payload))
             return 0
         try:
             text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload),
                                         NULL)
         except UnicodeDecodeError:
-            return self._fail(CLOSE_INVALID_DATA, "invalid UTF-8 in a text message")
-        events.append((OP_TEXT, text))
+            return self._fail(WS_CLOSE_INVALID_DATA, "invalid UTF-8 in a text message")
+        events.append((WS_TEXT, text))
         return 0
 
     cdef int _control(self, int opcode, bytes payload, list events) except -1:
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef const uint8_t* p = <const uint8_t*>PyBytes_AS_STRING(payload)
         cdef int code
-        if opcode != OP_CLOSE:
+        if opcode != WS_CLOSE:
             events.append((opcode, payload))
             return 0
         if n == 0:
-            events.append((OP_CLOSE, (CLOSE_NO_STATUS, "")))
+            events.append((WS_CLOSE, (WS_CLOSE_NO_STATUS, "")))
             self.stopped = True
             return 0
         if n == 1:
-            return self._fail(CLOSE_PROTOCOL_ERROR, "one-byte close payload")
+            return self._fail(WS_CLOSE_PROTOCOL_ERROR, "one-byte close payload")
         code = (p[0] << 8) | p[1]
         if not close_code_allowed(code):
-            return self._fail(CLOSE_PROTOCOL_ERROR, "invalid close code %d" % code)
+            return self._fail(WS_CLOSE_PROTOCOL_ERROR, "invalid close code %d" % code)
         try:
             reason = PyUnicode_DecodeUTF8(<const char*>p + 2, n - 2, NULL)
         except UnicodeDecodeError:
-            return self._fail(CLOSE_INVALID_DATA, "invalid UTF-8 in a close reason")
-        events.append((OP_CLOSE, (code, reason)))
+            return self._fail(WS_CLOSE_INVALID_DATA, "invalid UTF-8 in a close reason")
+        events.append((WS_CLOSE, (code, reason)))
         self.stopped = True
         return 0
 
 
 cpdef bytes build_frame(int opcode, bytes payload):
     """One final, unmasked server frame carrying ``payload`` (RFC 6455 §5.2)."""
+    # HOT PATH: bench/test_bench_ws_frames.py (build: fastcore)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
     cdef Py_ssize_t header = 2 if n < 126 else 4 if n < 65536 else 10
     cdef bytes out = PyBytes_FromStringAndSize(NULL, header + n)

@@ -56,6 +56,15 @@ def arm_gate(srv):
     srv.app.add_release = lambda: srv.run(srv.app.gate["release"].set)
 
 
+def parked_client(srv):
+    """A client whose GET /wait is in flight, parked until the gate is released."""
+    arm_gate(srv)
+    busy = srv.client()
+    busy.send(get("/wait"))
+    srv.call(srv.app.gate["entered"].wait())
+    return busy
+
+
 def test_close_lets_in_flight_requests_finish_and_closes_idle_sockets():
     app = make_app()
     with live_server(app) as srv:
@@ -80,10 +89,7 @@ def test_close_lets_in_flight_requests_finish_and_closes_idle_sockets():
 def test_new_request_on_open_connection_during_close_gets_503():
     app = make_app()
     with live_server(app) as srv:
-        arm_gate(srv)
-        busy = srv.client()
-        busy.send(get("/wait"))
-        srv.call(app.gate["entered"].wait())
+        busy = parked_client(srv)
         late = srv.client()
         late.send(b"GET /json HTTP/1.1\r\n")  # mid-head: not idle, so not closed at once
         wait_until(srv, lambda: sum(not p.is_idle for p in app._state.connections) == 2)
@@ -102,10 +108,7 @@ def test_new_request_on_open_connection_during_close_gets_503():
 def test_force_close_connections_true_destroys_in_flight_sockets():
     app = make_app(force_close_connections=True)
     with live_server(app) as srv:
-        arm_gate(srv)
-        busy = srv.client()
-        busy.send(get("/wait"))
-        srv.call(app.gate["entered"].wait())
+        busy = parked_client(srv)
         srv.call(app.close())
         assert busy.is_closed()
         app.add_release()
@@ -222,10 +225,7 @@ def test_request_behind_an_in_flight_one_during_close_gets_503(arrival):
     # still in flight (whole, or with its head still coming in).
     app = make_app()
     with live_server(app) as srv:
-        arm_gate(srv)
-        busy = srv.client()
-        busy.send(get("/wait"))
-        srv.call(app.gate["entered"].wait())
+        busy = parked_client(srv)
         closing = start_close(srv)
         wait_until(srv, lambda: app._state.closing)
         (proto,) = srv.run(lambda: list(app._state.connections))
