@@ -1014,11 +1014,12 @@ def _npm_version(server: Server, package: str) -> str | None:
     return data.get("version")
 
 
-def versions() -> dict:
-    """Python, Cython, fastcore, and every peer's packages and programs."""
+def versions(servers: list[Server] | None = None) -> dict:
+    """Python, Cython, fastcore, and the packages and programs of ``servers``
+    (every peer's by default)."""
     found = {"python": sys.version.split()[0], "cython": _version("Cython"),
              "fastcore": _version("fastcore-http")}
-    for server in [FASTCORE, *PEERS.values()]:
+    for server in servers or [FASTCORE, *PEERS.values()]:
         for package in server.packages:
             found.setdefault(package.lower(), _version(package))
         for name, argv in server.version_commands.items():

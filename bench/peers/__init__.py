@@ -168,3 +168,47 @@ PEERS: dict[str, Server] = {
         packages=("fastcore-http",),
     ),
 }
+
+
+# --- the WebSocket benchmark (bench/ws_load.py) -----------------------------------
+# Each serves /echo and /push as bench/ws_app.py does.
+
+WS_FASTCORE = Server(
+    name="fastcore",
+    argv=("{python}", "-m", "fastcore", "run", "bench.ws_app:app",
+          "--host", "{host}", "--port", "{port}"),
+    packages=("fastcore-http", "Cython", "uvloop", "orjson"),
+)
+
+WS_PEERS: dict[str, Server] = {
+    # socketify.py: uWebSockets' WebSocket through CFFI, a Python callback per message.
+    "socketify": Server(
+        name="socketify",
+        argv=("{python}", "{root}/bench/peers/ws_socketify.py",
+              "--host", "{host}", "--port", "{port}"),
+        packages=("socketify",),
+        pip=("socketify",),
+    ),
+    # uvicorn with the `websockets` implementation, uvloop, a raw ASGI app.
+    "uvicorn": Server(
+        name="uvicorn",
+        argv=("{python}", "-m", "uvicorn", "bench.peers.ws_uvicorn:app",
+              "--ws", "websockets", "--loop", "uvloop", "--http", "httptools",
+              "--no-access-log", "--log-level", "warning",
+              "--host", "{host}", "--port", "{port}"),
+        packages=("uvicorn", "websockets", "uvloop", "httptools"),
+        pip=("uvicorn", "websockets", "uvloop", "httptools"),
+    ),
+    # Node's `ws` library (bench/peers/node/ws_app.js): a reference, not Python.
+    "node-ws": Server(
+        name="node-ws",
+        argv=("node", "{root}/bench/peers/node/ws_app.js"),
+        cwd="{root}/bench/peers/node",
+        env={"HOST": "{host}", "PORT": "{port}", "NODE_ENV": "production"},
+        commands=("node",),
+        apt=("nodejs", "npm"),
+        npm_dir="{root}/bench/peers/node",
+        npm_packages=("ws",),
+        version_commands={"node": ("node", "--version")},
+    ),
+}
