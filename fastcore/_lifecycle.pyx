@@ -45,7 +45,7 @@ import orjson
 
 from fastcore import errors
 from fastcore._tasks import Resume
-from fastcore._websocket import WebSocket, handshake, is_upgrade, run_handler
+from fastcore._websocket import WebSocket, handshake, is_upgrade, start_handler
 
 from cpython.ref cimport PyObject, Py_XDECREF
 from cpython.dict cimport PyDict_DelItem, PyDict_GetItem, PyDict_SetItem
@@ -283,6 +283,7 @@ cdef class Lifecycle(Connection):
             return self._error(req, reply, exc)
         except BaseException as exc:
             return self._error(req, reply, exc)
+        req._pack_headers()
         reply._status = 101
         reply.sent = True
         reply._written = True
@@ -292,13 +293,9 @@ cdef class Lifecycle(Connection):
         ws = WebSocket(req, subprotocol=subprotocol,
                        max_message_size=server.ws_max_message_size,
                        close_timeout=server.ws_close_timeout,
-                       ping_interval=server.ws_ping_interval,
-                       ping_timeout=server.ws_ping_timeout)
-        server.websockets.add(ws)
+                       members=server.websockets, keepalive=server.ws_keepalive)
         self._hand_over(ws)
-        loop = server.loop or asyncio.get_event_loop()
-        loop.create_task(run_handler(record.ws_handler, ws, req, server.logger,
-                                     server.websockets.discard))
+        start_handler(record.ws_handler, ws, req, server.logger)
         return 0
 
     cdef int _after_short_circuit(self, Request req, Reply reply) except -1:

@@ -89,6 +89,7 @@ cdef class Server:
     cdef public double ws_close_timeout
     cdef public double ws_ping_interval
     cdef public double ws_ping_timeout
+    cdef public object ws_keepalive            # the KeepAlive walk (_ws_keepalive), or None
     cdef unsigned long long req_counter
     cdef object _sweeper
     cdef object _all_closed
@@ -135,6 +136,7 @@ cdef class Request:
     cdef object _log
     cdef tuple _addressing(self)
     cdef object _parsed_query(self)
+    cdef int _pack_headers(self) except -1
     cdef object _id
     cdef unsigned long long _seq
     cdef Py_ssize_t _body_len

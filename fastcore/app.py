@@ -20,6 +20,7 @@ from . import errors
 from ._http1 import HttpProtocol
 from ._reply import RouteRecord, Server
 from ._router import Router
+from ._ws_keepalive import KeepAlive
 from .boot import PluginNode, load_late, load_queue
 from .context import Context, RouteEntry
 from .context import HTTP_METHODS, SUPPORTED_METHODS  # noqa: F401  (re-exported)
@@ -207,6 +208,9 @@ class App(Context):
         state.ws_close_timeout = float(opts["ws_close_timeout"])
         state.ws_ping_interval = float(opts["ws_ping_interval"])
         state.ws_ping_timeout = float(opts["ws_ping_timeout"])
+        if state.ws_ping_interval > 0:
+            state.ws_keepalive = KeepAlive(state.websockets, state.ws_ping_interval,
+                                           state.ws_ping_timeout)
         strategies = opts["constraints"] or {}
         state.derive_constraints = tuple(
             (name, strategies[name].derive) for name in self._router.custom_used) or None
@@ -270,6 +274,8 @@ class App(Context):
             # at most ws_close_timeout (SPEC §11).
             await asyncio.gather(*(ws.close(1001) for ws in list(state.websockets)),
                                  return_exceptions=True)
+            if state.ws_keepalive is not None:
+                state.ws_keepalive.stop()
             await state.wait_closed()
         for server in self._servers:
             await server.wait_closed()

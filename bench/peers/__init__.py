@@ -199,6 +199,14 @@ WS_PEERS: dict[str, Server] = {
         packages=("uvicorn", "websockets", "uvloop", "httptools"),
         pip=("uvicorn", "websockets", "uvloop", "httptools"),
     ),
+    # Another fastcore checkout, built in place, named by FASTCORE_REF_ROOT.
+    "fastcore-ref": Server(
+        name="fastcore-ref",
+        argv=("{python}", "-m", "fastcore", "run", "bench.ws_app:app",
+              "--host", "{host}", "--port", "{port}"),
+        cwd=os.environ.get("FASTCORE_REF_ROOT", "{root}"),
+        packages=("fastcore-http",),
+    ),
     # Node's `ws` library (bench/peers/node/ws_app.js): a reference, not Python.
     "node-ws": Server(
         name="node-ws",

@@ -118,3 +118,57 @@ def test_bad_version_is_refused_with_426():
     response = run(main())
     assert (response.status_code, response.json()["code"]) == (426, "FC_ERR_WS_UPGRADE_REQUIRED")
     assert response.headers["sec-websocket-version"] == "13"
+
+
+def test_a_receive_that_timed_out_loses_no_message():
+    app = fastcore.App()
+
+    @app.get("/ws", websocket=True)
+    async def handler(ws, request):
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(ws.receive(), 0.01)
+        await ws.send("ready")
+        await ws.send("got " + await ws.receive())
+
+    async def main():
+        async with app.inject_ws("/ws") as client:
+            assert await client.receive() == "ready"
+            await client.send("first")
+            return await client.receive()
+
+    assert run(main()) == "got first"
+
+
+def test_a_plain_function_handler_runs_and_the_connection_closes_with_1000():
+    app = fastcore.App()
+    seen = []
+
+    @app.get("/ws", websocket=True)
+    def handler(ws, request):
+        seen.append(request.query["who"])
+
+    async def main():
+        async with app.inject_ws("/ws?who=me") as client:
+            with pytest.raises(ConnectionError):
+                await client.receive()
+        return client.close_code
+
+    assert run(main()) == 1000
+    assert seen == ["me"]
+
+
+def test_the_upgrade_request_keeps_its_headers_for_the_handler():
+    app = fastcore.App()
+
+    @app.get("/ws", websocket=True)
+    async def handler(ws, request):
+        await ws.send({"token": request.headers["x-token"], "upgrade": request.headers["upgrade"],
+                       "lines": [[n.decode(), v.decode()] for n, v in request.raw_headers
+                                 if n.lower() == b"x-token"]})
+
+    async def main():
+        async with app.inject_ws("/ws", headers={"X-Token": "a b: c"}) as client:
+            return await client.receive_json()
+
+    assert run(main()) == {"token": "a b: c", "upgrade": "websocket",
+                           "lines": [["x-token", "a b: c"]]}

@@ -181,13 +181,19 @@ def test_app_close_sends_1001_to_open_websockets():
         assert app.seen["closed"].wait(5)
 
 
+def raw_upgrade(srv) -> socket.socket:
+    """A socket that asked for /ws/echo; the 101 is left to read."""
+    sock = socket.create_connection((srv.host, srv.port), timeout=5)
+    sock.sendall(b"GET /ws/echo HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Key: " + KEY.encode()
+                 + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    return sock
+
+
 def test_a_client_that_does_not_answer_pings_is_closed_with_1011():
     app = make_app(ws_ping_interval=0.05, ws_ping_timeout=0.2)
     with live_server(app) as srv:
-        sock = socket.create_connection((srv.host, srv.port), timeout=5)
-        sock.sendall(b"GET /ws/echo HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
-                     b"Connection: Upgrade\r\nSec-WebSocket-Key: " + KEY.encode()
-                     + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        sock = raw_upgrade(srv)
         data = b""
         while chunk := sock.recv(65536):      # the client reads, and never answers
             data += chunk
@@ -206,3 +212,16 @@ def test_a_client_that_answers_pings_stays_connected():
             client.send("still")
             assert client.recv(timeout=5) == "still"
         assert client.close_code is None
+
+
+def test_without_a_ping_timeout_pings_go_on_unanswered():
+    app = make_app(ws_ping_interval=0.05, ws_ping_timeout=0)
+    with live_server(app) as srv:
+        sock = raw_upgrade(srv)
+        data = b""
+        while data.count(b"\x89\x00") < 4:      # the client reads, and never answers
+            data += sock.recv(65536)
+        head, _, frames = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101")
+        assert frames == b"\x89\x00" * 4             # pings only: no close
+        sock.close()
