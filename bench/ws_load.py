@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     build_client()
     servers, setups = prepare_peers([WS_FASTCORE, *[WS_PEERS[p] for p in opts.peer_names]],
                                     opts.install)
-    *_, note = raise_nofile(max(opts.idle, opts.push_clients) * 2 + FD_MARGIN)
+    *_, note = raise_nofile(max(opts.idle, opts.push_clients) + FD_MARGIN)
     if note:
         print(f"warning: {note}", file=sys.stderr)
     runs: list[Run] = []

@@ -63,6 +63,11 @@ from ._ws_frames import (CLOSE_NO_STATUS, CLOSE_NORMAL, OP_BINARY, OP_CLOSE, OP_
 from ._ws_keepalive import KeepAlive
 
 QUEUE_PAUSE = 32          # received messages waiting for the handler before reading pauses
+
+# (the str or bytes send() framed last, its frame): a loop that sends one
+# message to many connections builds the frame once. One tuple, replaced
+# whole, so that event loops in other threads never see a mismatched pair.
+_last_sent: tuple = (None, b"")
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"   # RFC 6455 §1.3
 
 
@@ -243,13 +248,23 @@ class WebSocket(asyncio.Protocol):
 
     async def send(self, data: Any) -> None:
         """dict/list -> JSON text frame, str -> text, bytes -> binary."""
-        if isinstance(data, str):
-            frame = build_frame(OP_TEXT, data.encode("utf-8"))
-        elif isinstance(data, (bytes, bytearray, memoryview)):
-            frame = build_frame(OP_BINARY, bytes(data))
+        global _last_sent
+        last = _last_sent
+        if data is last[0]:
+            frame = last[1]                   # a loop sending one message to many
         else:
-            frame = build_frame(OP_TEXT, orjson.dumps(data))
-        await self.send_frame(frame)
+            if isinstance(data, str):
+                frame = build_frame(OP_TEXT, data.encode("utf-8"))
+            elif isinstance(data, (bytes, bytearray, memoryview)):
+                frame = build_frame(OP_BINARY, bytes(data))
+            else:
+                frame = build_frame(OP_TEXT, orjson.dumps(data))
+            if type(data) is str or type(data) is bytes:
+                _last_sent = (data, frame)
+        if self._paused_writing or self.close_code is not None or self._close_sent:
+            await self.send_frame(frame)
+        elif not self._lost and self.transport is not None:
+            self.transport.write(frame)
 
     async def send_frame(self, frame: bytes) -> None:
         """Write a frame built with ``build_frame`` (the same bytes may go to many)."""
