@@ -7,7 +7,7 @@ from .errors import FastcoreError, HTTPError
 
 __all__ = ["App", "Context", "FastcoreError", "HTTPError", "ServerSentEvent",
            "WebSocketClosed", "compile_serializer", "compile_validator", "errors", "plugin",
-           "__version__"]
+           "websocket_frame", "__version__"]
 
 
 def __getattr__(name):
@@ -25,6 +25,9 @@ def __getattr__(name):
     if name == "WebSocketClosed":
         from ._websocket import WebSocketClosed
         return WebSocketClosed
+    if name == "websocket_frame":
+        from ._websocket import websocket_frame
+        return websocket_frame
     if name == "compile_validator":
         from .validation import compile_validator
         return compile_validator

@@ -64,9 +64,10 @@ def _retry_ms(retry: Any) -> int:
 class ServerSentEvent:
     """One event: ``data`` (str, bytes, or JSON-able), and the optional ``event``
     name, ``id`` (what the client sends back as ``Last-Event-ID``) and ``retry``
-    (seconds the client waits before reconnecting)."""
+    (seconds the client waits before reconnecting). Its bytes are made once
+    and kept until a field changes, so one event may go to many streams."""
 
-    __slots__ = ("data", "event", "id", "retry")
+    __slots__ = ("data", "event", "id", "retry", "_wire")
 
     def __init__(self, data: Any, *, event: str | None = None, id: Any = None,
                  retry: float | None = None) -> None:
@@ -75,7 +76,14 @@ class ServerSentEvent:
         self.id = None if id is None else _field("id", id)
         self.retry = None if retry is None else _retry_ms(retry)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name != "_wire":
+            object.__setattr__(self, "_wire", None)
+
     def encode(self) -> bytes:
+        if self._wire is not None:
+            return self._wire
         lines = []
         if self.event is not None:
             lines.append("event: %s\n" % self.event)
@@ -85,7 +93,9 @@ class ServerSentEvent:
             lines.append("retry: %d\n" % self.retry)
         lines.append(_data_lines(_data_text(self.data)))
         lines.append("\n")
-        return "".join(lines).encode("utf-8")
+        wire = "".join(lines).encode("utf-8")
+        object.__setattr__(self, "_wire", wire)
+        return wire
 
     def __repr__(self) -> str:
         return "ServerSentEvent(%r, event=%r, id=%r)" % (self.data, self.event, self.id)

@@ -52,6 +52,7 @@ import base64
 import binascii
 import hashlib
 import inspect
+import logging
 import time
 from typing import Any, Awaitable, Callable
 
@@ -68,6 +69,7 @@ QUEUE_PAUSE = 32          # received messages waiting for the handler before rea
 # message to many connections builds the frame once. One tuple, replaced
 # whole, so that event loops in other threads never see a mismatched pair.
 _last_sent: tuple = (None, b"")
+_log = logging.getLogger("fastcore")
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"   # RFC 6455 §1.3
 
 
@@ -125,6 +127,13 @@ def handshake(request: Any, allowed: tuple | None) -> tuple[bytes, str | None]:
     return head + b"\r\n", chosen
 
 
+def websocket_frame(data: str | bytes, *, binary: bool = False) -> bytes:
+    """One server frame for ``data`` (str, or bytes of UTF-8 text), a text frame
+    unless ``binary``: build it once, write it to many (``ws.write_frame``)."""
+    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    return build_frame(OP_BINARY if binary else OP_TEXT, payload)
+
+
 def start_handler(handler: Callable, ws: WebSocket, request: Any, logger: Any) -> None:
     """Run ``handler(ws, request)`` as a task; when it ends the connection closes
     with 1000, or 1011 when it raised (logged: the response is already a
@@ -159,7 +168,7 @@ class WebSocket(asyncio.Protocol):
                  "transport", "_parser", "_messages", "_head", "_waiter", "_iterating", "_drain",
                  "_lost", "_lost_waiter", "_abort_timer", "_paused_reading",
                  "_paused_writing", "_close_sent", "_members", "_keepalive_walk",
-                 "_ping_due", "_pong_due", "_logger", "__dict__")
+                 "_ping_due", "_pong_due", "_logger", "_close_callbacks", "__dict__")
 
     def __init__(self, request: Any = None, *, subprotocol: str | None = None,
                  max_message_size: int = 1048576, close_timeout: float = 10.0,
@@ -187,6 +196,7 @@ class WebSocket(asyncio.Protocol):
         self._ping_due = 0.0              # when the next keep-alive ping is due
         self._pong_due = 0.0              # when its pong must have come (0: none out)
         self._logger: Any = None
+        self._close_callbacks: list | None = None
 
     # -- the protocol side ----------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:
@@ -228,6 +238,12 @@ class WebSocket(asyncio.Protocol):
         self._wake(self._lost_waiter)
         self._fail_waiter()
         self._wake(self._drain)
+        callbacks, self._close_callbacks = self._close_callbacks, None
+        for callback in callbacks or ():
+            try:
+                callback(self)
+            except Exception:
+                _log.exception("WebSocket close callback %r failed", callback)
 
     def pause_writing(self) -> None:
         self._paused_writing = True
@@ -267,13 +283,44 @@ class WebSocket(asyncio.Protocol):
             self.transport.write(frame)
 
     async def send_frame(self, frame: bytes) -> None:
-        """Write a frame built with ``build_frame`` (the same bytes may go to many)."""
-        while self._paused_writing and not self.closed:
-            self._drain = asyncio.get_running_loop().create_future()
-            await self._drain
+        """Write a frame built with ``websocket_frame`` (the same bytes may go to
+        many connections), waiting while the client is not reading."""
+        await self.wait_writable()
         if self.closed or self._close_sent:
             raise WebSocketClosed(self.close_code or CLOSE_NORMAL, self.close_reason)
         self._write(frame)
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write ``frame`` (from ``websocket_frame``; several may be joined) now if
+        the connection is open and the client reading; else write nothing and
+        return False. For code that keeps its own backlog, as channels do."""
+        if (self._paused_writing or self.close_code is not None or self._close_sent
+                or self._lost or self.transport is None):
+            return False
+        self.transport.write(frame)
+        return True
+
+    @property
+    def writable(self) -> bool:
+        """Open, and the transport takes writes (the client keeps up)."""
+        return not (self._paused_writing or self.close_code is not None or self._close_sent
+                    or self._lost or self.transport is None)
+
+    async def wait_writable(self) -> None:
+        """Return once the transport takes writes again, or the connection is closed."""
+        while self._paused_writing and not self.closed:
+            if self._drain is None or self._drain.done():
+                self._drain = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._drain)
+
+    def on_close(self, callback: Callable[[WebSocket], Any]) -> None:
+        """Call ``callback(ws)`` once the connection is gone (now, if it is)."""
+        if self._lost:
+            callback(self)
+        elif self._close_callbacks is None:
+            self._close_callbacks = [callback]
+        else:
+            self._close_callbacks.append(callback)
 
     def receive(self) -> Awaitable[str | bytes]:
         """The next message (str for text, bytes for binary); awaitable."""

@@ -94,3 +94,11 @@ def test_aclose_cancels_the_pending_step_and_closes_the_source():
 
     asyncio.run(main())
     assert log == ["closed"]
+
+
+def test_an_event_is_encoded_once_and_again_after_a_change():
+    event = ServerSentEvent({"bid": 1}, id="7")
+    first = event.encode()
+    assert event.encode() is first
+    event.id = "8"
+    assert event.encode() == b'id: 8\ndata: {"bid":1}\n\n'
