@@ -1,0 +1,283 @@
+"""``app.channels``: define, publish, subscribe, events (SPEC §12).
+
+How this works
+--------------
+The hub keeps, per channel name, the local subscribers (WebSocket and SSE
+alike: anything with ``push(message)``). A publish serializes the message
+once (``Serializers``) and hands the payload to the backend, which numbers it
+(the channel's sequence) and keeps ``history``/last value. The memory
+backend returns the numbered message and the hub delivers it at once; the
+Redis backend delivers through Redis pub/sub, so that every process sees
+every channel's messages in one order, and calls ``deliver`` when a message
+comes back.
+
+``deliver`` pushes the ``Message`` to each local subscriber of the channel.
+WebSocket subscribers queue it and ask for a flush; one ``call_soon`` per
+event-loop iteration flushes every subscriber that got something, so a burst
+of publishes leaves each subscriber in one write (``subscribers`` module).
+
+A WebSocket's subscriptions end when it closes (``ws.on_close``); an SSE
+stream's when its iterator is closed (the client went away, the app closed)
+or the policy ended it.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Iterable
+
+from .message import Message, Serializers
+from .subscribers import BacklogPolicy, SseSubscriber, WsSubscriber
+
+
+class Channels:
+    """The object behind ``app.channels``."""
+
+    def __init__(self, backend: Any, *, max_backlog: int, slow_consumer: str) -> None:
+        self._backend = backend
+        self._policy = BacklogPolicy(max_backlog, slow_consumer)
+        self._serializers = Serializers()
+        self._subscribers: dict[str, dict[Any, None]] = {}   # channel -> ordered set
+        self._targets: dict[str, tuple] = {}    # channel -> its subscribers, as a tuple
+        self._ws: dict[Any, WsSubscriber] = {}
+        self._dirty: list[WsSubscriber] = []
+        self._flush_handle: asyncio.Handle | None = None
+
+    # -- the API ------------------------------------------------------------------
+    def define(self, pattern: str, *, schema: dict) -> None:
+        """Messages of channels matching ``pattern`` (``*`` and ``?`` wildcards)
+        are serialized by ``schema``'s compiled serializer."""
+        self._serializers.define(pattern, schema)
+
+    async def publish(self, channel: str, message: Any) -> int:
+        """Serialize ``message`` once and deliver it to every subscriber of
+        ``channel``; returns its sequence number."""
+        payload = self._serializers.serialize(_channel_name(channel), message)
+        published = await self._backend.publish(channel, payload)
+        if not self._backend.loops_back:
+            self.deliver(published)
+        return published.seq
+
+    def publish_nowait(self, channel: str, message: Any) -> None:
+        """``publish`` for sync code: delivered at once by the memory backend,
+        sent in order by the Redis backend."""
+        payload = self._serializers.serialize(_channel_name(channel), message)
+        published = self._backend.publish_nowait(channel, payload)
+        if not self._backend.loops_back:
+            self.deliver(published)
+
+    async def subscribe(self, ws: Any, *channels: str, last_value: bool = False,
+                        since: dict[str, int] | None = None) -> None:
+        """Subscribe ``ws`` to ``channels``; returns once the subscriptions are live.
+        ``since={channel: seq}`` first sends the kept messages after ``seq``;
+        ``last_value=True`` the channel's latest message."""
+        subscriber = self._ws.get(ws)
+        if subscriber is None:
+            if ws.closed:
+                return
+            subscriber = self._ws[ws] = WsSubscriber(ws, self._policy, self)
+            ws.on_close(self._ws_closed)
+        await self._attach(subscriber, channels, since or {}, last_value)
+        subscriber.flush()        # what it catches up on is written before we return
+
+    async def unsubscribe(self, ws: Any, *channels: str) -> None:
+        """End ``ws``'s subscriptions to ``channels`` (all of them if none given)."""
+        subscriber = self._ws.get(ws)
+        if subscriber is not None:
+            await self._detach(subscriber, channels or tuple(subscriber.channels))
+            if not subscriber.channels:
+                self._ws.pop(ws, None)
+                subscriber.close()
+
+    def events(self, *channels: str, last_event_id: str | None = None,
+               last_value: bool = False) -> SseSubscriber:
+        """An async iterable of SSE events for ``reply.sse``: each channel's
+        messages (``id: <seq>``); with ``last_event_id`` (one channel only) the
+        kept messages after it first, with ``last_value`` each channel's latest."""
+        names = [_channel_name(c) for c in channels]
+        if not names:
+            raise TypeError("events() takes at least one channel")
+        since = {}
+        if last_event_id is not None:
+            if len(names) != 1:
+                raise ValueError("last_event_id resumes one channel; got %d" % len(names))
+            since[names[0]] = _event_id(last_event_id)
+        subscriber = SseSubscriber(self._policy, self._sse_ended)
+        return _Stream(self, subscriber, names, since, last_value)
+
+    def subscribers(self, channel: str) -> int:
+        """How many local subscribers ``channel`` has."""
+        return len(self._subscribers.get(channel, ()))
+
+    async def close(self) -> None:
+        for subscriber in list(self._ws.values()):
+            subscriber.close()
+        self._ws.clear()
+        self._subscribers.clear()
+        self._targets.clear()
+        await self._backend.close()
+
+    # -- inside ---------------------------------------------------------------------
+    def deliver(self, message: Message) -> None:
+        """A numbered message of ``message.channel``: to every local subscriber.
+        It walks a tuple of them, made again after a change: a subscriber that
+        a push drops (a policy, a closed connection) changes the next walk."""
+        targets = self._targets.get(message.channel)
+        if targets is None:
+            members = self._subscribers.get(message.channel)
+            if not members:
+                return
+            targets = self._targets[message.channel] = tuple(members)
+        for subscriber in targets:
+            subscriber.push(message)
+
+    def schedule(self, subscriber: WsSubscriber) -> None:
+        self._dirty.append(subscriber)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        dirty, self._dirty = self._dirty, []
+        for subscriber in dirty:
+            subscriber.flush()
+
+    def drop_slow(self, subscriber: WsSubscriber) -> None:
+        """A WebSocket past its backlog under ``disconnect``: close 1008."""
+        self._forget(subscriber)
+        subscriber.close()
+        asyncio.get_running_loop().create_task(subscriber.ws.close(1008, "slow consumer"))
+
+    async def _attach(self, subscriber: Any, channels: Iterable[str], since: dict,
+                      last_value: bool) -> None:
+        for channel in channels:
+            channel = _channel_name(channel)
+            if channel in subscriber.channels:
+                continue
+            subscriber.channels.add(channel)
+            first = channel not in self._subscribers
+            members = self._subscribers.setdefault(channel, {})
+            # What is published while the backend is asked for the kept
+            # messages waits in a collector, so that the subscriber gets
+            # the kept ones, then the new ones, each once, in order.
+            collector = _Collector()
+            members[collector] = None
+            self._targets.pop(channel, None)
+            try:
+                if first:
+                    await self._backend.watch(channel)
+                kept = await self._catch_up(channel, since.get(channel), last_value)
+            finally:
+                members.pop(collector, None)
+                self._targets.pop(channel, None)
+            last = 0
+            for message in kept:
+                subscriber.push(message)
+                last = message.seq
+            for message in collector.messages:
+                if message.seq > last:
+                    subscriber.push(message)
+            members[subscriber] = None
+            self._targets.pop(channel, None)
+
+    async def _catch_up(self, channel: str, after: int | None, last_value: bool) -> list:
+        if after is not None:
+            return await self._backend.history(channel, after)
+        if last_value:
+            latest = await self._backend.latest(channel)
+            return [latest] if latest is not None else []
+        return []
+
+    async def _detach(self, subscriber: Any, channels: Iterable[str]) -> None:
+        for channel in channels:
+            subscriber.channels.discard(channel)
+            if self._remove(subscriber, channel):
+                await self._backend.unwatch(channel)
+
+    def _forget(self, subscriber: Any) -> None:
+        # Synchronous detach (a closed connection, an ended stream): the backend
+        # stops watching channels nobody here listens to any more, in a task.
+        if isinstance(subscriber, WsSubscriber):
+            self._ws.pop(subscriber.ws, None)
+        emptied = [c for c in subscriber.channels if self._remove(subscriber, c)]
+        subscriber.channels.clear()
+        if emptied:
+            asyncio.get_running_loop().create_task(self._unwatch(emptied))
+
+    def _remove(self, subscriber: Any, channel: str) -> bool:
+        """Take ``subscriber`` off ``channel``; whether nobody here is left on it."""
+        self._targets.pop(channel, None)
+        members = self._subscribers.get(channel)
+        if members is None:
+            return False
+        members.pop(subscriber, None)
+        if members:
+            return False
+        del self._subscribers[channel]
+        return True
+
+    async def _unwatch(self, channels: list[str]) -> None:
+        for channel in channels:
+            if channel not in self._subscribers:
+                await self._backend.unwatch(channel)
+
+    def _ws_closed(self, ws: Any) -> None:
+        subscriber = self._ws.get(ws)
+        if subscriber is not None:
+            self._forget(subscriber)
+            subscriber.close()
+
+    def _sse_ended(self, subscriber: SseSubscriber) -> None:
+        self._forget(subscriber)
+
+
+class _Collector:
+    """Holds a channel's messages while a subscriber catches up."""
+
+    __slots__ = ("messages",)
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    def push(self, message: Message) -> None:
+        self.messages.append(message)
+
+
+class _Stream:
+    """What ``events()`` returns: subscribes on first iteration, so that a
+    stream that is never sent subscribes to nothing."""
+
+    def __init__(self, hub: Channels, subscriber: SseSubscriber, channels: list[str],
+                 since: dict, last_value: bool) -> None:
+        self._hub = hub
+        self._subscriber = subscriber
+        self._channels = channels
+        self._since = since
+        self._last_value = last_value
+        self._started = False
+
+    def __aiter__(self) -> _Stream:
+        return self
+
+    async def __anext__(self) -> Any:
+        if not self._started:
+            self._started = True
+            await self._hub._attach(self._subscriber, self._channels, self._since,
+                                    self._last_value)
+        return await self._subscriber.__anext__()
+
+    async def aclose(self) -> None:
+        await self._subscriber.aclose()
+
+
+def _channel_name(channel: Any) -> str:
+    if not isinstance(channel, str) or not channel:
+        raise TypeError("a channel name is a non-empty str, got %r" % (channel,))
+    return channel
+
+
+def _event_id(value: Any) -> int:
+    try:
+        seq = int(str(value).strip())
+    except ValueError:
+        return 0                     # not one of ours: everything kept
+    return max(seq, 0)
