@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -232,3 +233,31 @@ def pytest_sessionfinish(session, exitstatus):
         if reporter is not None:
             reporter.write_line("error codes no test raised: %s" % ", ".join(missing), red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- Redis ---------------------------------------------------------------------
+# pytest-redis starts redis-server from its binary on a free port (the session's
+# ``redis_proc``). ``redis_url`` skips with the reason when the binary is
+# missing (a failure where FASTCORE_REQUIRE_EXTERNAL=1, as in CI) and empties
+# the database before each test.
+
+def _redis_binary(request) -> None:
+    from pytest_redis.config import get_config
+
+    from tests.external import missing
+    executable = get_config(request).exec
+    if not executable or not os.path.exists(executable):
+        missing("redis-server not found (pytest-redis looked for %r; install the Debian "
+                "package redis-server, or set redis_exec)" % (executable,))
+
+
+@pytest.fixture
+def redis_url(request):
+    _redis_binary(request)
+    import redis
+    proc = request.getfixturevalue("redis_proc")
+    url = "redis://%s:%d/0" % (proc.host, proc.port)
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    client.close()
+    return url

@@ -29,3 +29,13 @@ def test_every_code_class_is_exported_and_named_after_its_code():
         assert cls.__name__ in errors.__all__
         assert issubclass(cls, errors.FastcoreError)
         assert code.startswith("FC_ERR_")
+
+
+def test_plugin_codes_are_documented_with_their_status():
+    from fastcore.plugins._channels.errors import ChannelsBackendError
+    with open(DOC, encoding="utf-8") as f:
+        text = f.read()
+    for cls in (ChannelsBackendError,):
+        assert issubclass(cls, errors.FastcoreError)
+        assert re.search(r"\| `%s` \| %d \| .*`%s`" % (cls.code, cls.status_code, cls.__name__),
+                         text), cls.code

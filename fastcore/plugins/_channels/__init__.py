@@ -3,7 +3,7 @@ history=0, max_backlog=256, slow_consumer="conflate")``, then ``app.channels``.
 
 ``hub`` is ``app.channels``; ``subscribers`` holds the WebSocket and SSE
 subscriber kinds and their backlog policies; ``message`` the message framed
-once; ``memory`` and ``redis`` the backends (sequence numbers, history, last
+once; ``memory`` and ``redis_backend`` the backends (sequence numbers, history, last
 values, and, with Redis, the fan-out across processes).
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _check(opts: dict) -> dict:
 def _backend(options: dict) -> Any:
     if options["backend"] == "memory":
         return MemoryBackend(options["history"])
-    from .redis import RedisBackend
+    from .redis_backend import RedisBackend
     return RedisBackend(options["backend"], options["history"])
 
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Iterable
 
+from fastcore.errors import FastcoreError
+
 from .message import Message, Serializers
 from .subscribers import BacklogPolicy, SseSubscriber, WsSubscriber
 
@@ -166,6 +168,11 @@ class Channels:
                 if first:
                     await self._backend.watch(channel)
                 kept = await self._catch_up(channel, since.get(channel), last_value)
+            except BaseException:
+                subscriber.channels.discard(channel)
+                if self._remove(collector, channel):
+                    asyncio.get_running_loop().create_task(self._unwatch([channel]))
+                raise
             finally:
                 members.pop(collector, None)
                 self._targets.pop(channel, None)
@@ -218,7 +225,10 @@ class Channels:
     async def _unwatch(self, channels: list[str]) -> None:
         for channel in channels:
             if channel not in self._subscribers:
-                await self._backend.unwatch(channel)
+                try:
+                    await self._backend.unwatch(channel)
+                except FastcoreError:
+                    pass                  # a backend that is away forgets with its connection
 
     def _ws_closed(self, ws: Any) -> None:
         subscriber = self._ws.get(ws)
