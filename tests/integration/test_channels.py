@@ -162,3 +162,36 @@ def test_bad_options_fail_the_boot(options, message):
         run(app.ready())
     assert info.value.code == "FC_ERR_PLUGIN_BOOT"
     assert message in str(info.value.__cause__)
+
+
+def test_a_subscriber_catching_up_gets_a_message_still_being_flushed_once():
+    app = fastcore.App()
+    app.register(channels, history=10)
+
+    @app.get("/ws", websocket=True)
+    async def feed(ws, request):
+        if "race" in request.query:
+            # Kept in history, and in this iteration's batch for the channel's
+            # other subscriber, which the new one joins before the flush.
+            app.channels.publish_nowait("r", {"n": 2})
+            await app.channels.subscribe(ws, "r", since={"r": 0})
+        else:
+            await app.channels.subscribe(ws, "r")
+        await ws.send("subscribed")
+        async for _ in ws:
+            pass
+
+    async def main():
+        await app.ready()
+        await app.channels.publish("r", {"n": 1})
+        async with app.inject_ws("/ws") as first, app.inject_ws("/ws?race=1") as second:
+            assert await first.receive() == "subscribed"
+            got = await receive_n(second, 2)
+            assert await second.receive() == "subscribed"
+            await app.channels.publish("r", {"n": 3})
+            got += await receive_n(second, 1)
+            assert await receive_n(first, 2) == [{"n": 2}, {"n": 3}]
+        await app.close()
+        return got
+
+    assert run(main()) == [{"n": 1}, {"n": 2}, {"n": 3}]

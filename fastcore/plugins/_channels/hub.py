@@ -42,6 +42,7 @@ class Channels:
         self._targets: dict[str, tuple] = {}    # channel -> its subscribers, as a tuple
         self._ws: dict[Any, WsSubscriber] = {}
         self._dirty: list[WsSubscriber] = []
+        self._batch: list[Message] = []       # delivered this iteration, in order
         self._flush_handle: asyncio.Handle | None = None
 
     # -- the API ------------------------------------------------------------------
@@ -116,21 +117,18 @@ class Channels:
         self._ws.clear()
         self._subscribers.clear()
         self._targets.clear()
+        self._batch.clear()
         await self._backend.close()
 
     # -- inside ---------------------------------------------------------------------
     def deliver(self, message: Message) -> None:
-        """A numbered message of ``message.channel``: to every local subscriber.
-        It walks a tuple of them, made again after a change: a subscriber that
-        a push drops (a policy, a closed connection) changes the next walk."""
-        targets = self._targets.get(message.channel)
-        if targets is None:
-            members = self._subscribers.get(message.channel)
-            if not members:
-                return
-            targets = self._targets[message.channel] = tuple(members)
-        for subscriber in targets:
-            subscriber.push(message)
+        """A numbered message of ``message.channel``: held with the other
+        messages of this event-loop iteration, for ``_flush``."""
+        if message.channel not in self._subscribers:
+            return
+        self._batch.append(message)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
 
     def schedule(self, subscriber: WsSubscriber) -> None:
         self._dirty.append(subscriber)
@@ -138,10 +136,51 @@ class Channels:
             self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
+        # End of the iteration: each subscriber gets the iteration's messages of
+        # its channels, in publish order, framed and joined once per set of
+        # channels (one channel: the same bytes object for all of them); then
+        # subscribers with something of their own queued (catching up,
+        # draining) write it.
         self._flush_handle = None
+        batch, self._batch = self._batch, []
+        if batch:
+            channels = {message.channel for message in batch}
+            if len(channels) == 1:
+                self._send_to(self._targets_of(batch[0].channel), batch)
+            else:
+                self._send_mixed(batch, channels)
         dirty, self._dirty = self._dirty, []
         for subscriber in dirty:
             subscriber.flush()
+
+    def _send_to(self, targets: tuple, messages: list[Message]) -> None:
+        if len(messages) == 1:
+            data = messages[0].frame
+        else:
+            data = b"".join([message.frame for message in messages])
+        for subscriber in targets:
+            subscriber.send_batch(data, messages)
+
+    def _send_mixed(self, batch: list[Message], channels: set[str]) -> None:
+        # Several channels this iteration: group subscribers by which of them
+        # they are on, and join each group's messages once.
+        groups: dict[frozenset, dict] = {}
+        for channel in channels:
+            for subscriber in self._targets_of(channel):
+                key = frozenset(subscriber.channels & channels)
+                groups.setdefault(key, {})[subscriber] = None
+        for key, members in groups.items():
+            self._send_to(tuple(members), [m for m in batch if m.channel in key])
+
+    def _targets_of(self, channel: str) -> tuple:
+        # A tuple of the channel's subscribers, made again after a change: a
+        # subscriber dropped during a walk (a policy, a closed connection) is
+        # not removed from under it.
+        targets = self._targets.get(channel)
+        if targets is None:
+            members = self._subscribers.get(channel)
+            targets = self._targets[channel] = tuple(members) if members else ()
+        return targets
 
     def drop_slow(self, subscriber: WsSubscriber) -> None:
         """A WebSocket past its backlog under ``disconnect``: close 1008."""
@@ -177,12 +216,13 @@ class Channels:
                 members.pop(collector, None)
                 self._targets.pop(channel, None)
             last = 0
-            for message in kept:
-                subscriber.push(message)
-                last = message.seq
-            for message in collector.messages:
+            for message in kept + collector.messages:
                 if message.seq > last:
                     subscriber.push(message)
+                    last = message.seq
+            if last:
+                # A batch still to be flushed may hold some of these again.
+                subscriber.floor[channel] = last
             members[subscriber] = None
             self._targets.pop(channel, None)
 
@@ -250,6 +290,9 @@ class _Collector:
 
     def push(self, message: Message) -> None:
         self.messages.append(message)
+
+    def send_batch(self, data: bytes, messages: list[Message]) -> None:
+        self.messages.extend(messages)
 
 
 class _Stream:

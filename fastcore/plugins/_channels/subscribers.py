@@ -2,11 +2,15 @@
 
 How delivery works
 ------------------
-A ``WsSubscriber`` gets each message in ``push``. Messages wait in its queue
-until the end of the event-loop iteration, when the hub calls ``flush``: every
-frame queued for it leaves in one write (the frames joined; one frame alone
-is written as is, the very bytes object every other subscriber gets). So a
-burst of N publishes costs each subscriber one system call, not N.
+The hub holds a channel's messages until the end of the event-loop
+iteration, then gives each subscriber the batch: ``send_batch(data,
+messages)``, ``data`` being the messages' frames joined once for everyone (one
+frame alone is the very bytes object every subscriber gets). A WebSocket that
+keeps up writes ``data`` at once: a burst of N publishes costs each
+subscriber one system call, not N. Messages of its own (what ``subscribe``
+catches up on, a backlog) go through ``push`` and its queue, written by
+``flush``; while it has some queued, a batch joins the queue, so that order
+holds.
 
 A subscriber whose transport does not take writes (its client is not reading:
 the transport is paused) is slow: its queue becomes its backlog, bounded at
@@ -72,11 +76,26 @@ def _conflate(queue: deque, incoming: str) -> None:
     queue.extend(newest.values())
 
 
+def skip_caught_up(floor: dict[str, int], messages: list[Message]) -> list[Message]:
+    """``messages`` without those a subscriber already got when it caught up
+    (``floor``: channel -> last seq sent then); a channel's first message past
+    its floor ends the check for that channel."""
+    kept = []
+    for message in messages:
+        last = floor.get(message.channel)
+        if last is None:
+            kept.append(message)
+        elif message.seq > last:
+            del floor[message.channel]
+            kept.append(message)
+    return kept
+
+
 class WsSubscriber:
     """One WebSocket's subscriptions (see the module doc)."""
 
-    __slots__ = ("ws", "channels", "queue", "policy", "slow", "scheduled", "done", "_hub",
-                 "_task")
+    __slots__ = ("ws", "channels", "queue", "policy", "slow", "scheduled", "done", "floor",
+                 "_hub", "_task")
 
     def __init__(self, ws: Any, policy: BacklogPolicy, hub: Any) -> None:
         self.ws = ws
@@ -86,8 +105,18 @@ class WsSubscriber:
         self.slow = False            # the transport refused a write: a task drains it
         self.scheduled = False       # queued for the hub's end-of-iteration flush
         self.done = False            # unsubscribed from everything: pushes are ignored
+        self.floor: dict[str, int] = {}   # channel -> last seq caught up on (see below)
         self._hub = hub
         self._task: asyncio.Task | None = None
+
+    def send_batch(self, data: bytes, messages: list[Message]) -> None:
+        """A channel's messages of this iteration, ``data`` their frames joined."""
+        if self.floor:
+            messages = skip_caught_up(self.floor, messages)
+        elif not (self.queue or self.slow or self.done) and self.ws.write_frame(data):
+            return
+        for message in messages:
+            self.push(message)
 
     def push(self, message: Message) -> None:
         if self.done:
@@ -142,9 +171,16 @@ class SseSubscriber:
         self.channels: set[str] = set()
         self.queue: deque = deque()
         self.policy = policy
+        self.floor: dict[str, int] = {}
         self.ended = False
         self._waiter: asyncio.Future | None = None
         self._on_end = on_end
+
+    def send_batch(self, data: bytes, messages: list[Message]) -> None:
+        if self.floor:
+            messages = skip_caught_up(self.floor, messages)
+        for message in messages:
+            self.push(message)
 
     def push(self, message: Message) -> None:
         if self.ended:
