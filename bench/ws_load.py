@@ -88,11 +88,11 @@ def build_client() -> Path:
     return BINARY
 
 
-def _client_argv(opts, mode: str, port: int, conns: int, depth: int,
-                 warmup: float, seconds: float, pid: int | None = None) -> list[str]:
-    argv = ["taskset", "-c", str(opts.load_cpu), str(BINARY), mode, HOST, str(port),
-            "/push" if mode == "push" else "/echo", str(conns), str(depth),
-            str(warmup), str(seconds)]
+def client_argv(opts, mode: str, path: str, port: int, conns: int, arg: int,
+                warmup: float, seconds: float, pid: int | None = None) -> list[str]:
+    """The load generator's command line, pinned to ``opts.load_cpu``."""
+    argv = ["taskset", "-c", str(opts.load_cpu), str(BINARY), mode, HOST, str(port), path,
+            str(conns), str(arg), str(warmup), str(seconds)]
     return argv + ([str(pid)] if pid is not None else [])
 
 
@@ -103,12 +103,8 @@ def _last_json(text: str) -> dict:
     return json.loads(lines[-1])
 
 
-def measure_traffic(run: Run, opts, proc: subprocess.Popen, port: int) -> None:
-    """One echo or push run: the load generator's figures and both CPUs."""
-    conns = opts.connections if run.case == "echo" else opts.push_clients
-    depth = opts.depth if run.case == "echo" else 0
-    argv = _client_argv(opts, run.case, port, conns, depth, opts.warmup, opts.duration,
-                        proc.pid)
+def run_client(run: Run, opts, argv: list[str]) -> dict:
+    """Run the load generator; its result, with the rate and both CPUs set on ``run``."""
     try:
         done = subprocess.run(argv, capture_output=True, text=True,
                               timeout=opts.warmup + opts.duration + LOAD_GRACE_S)
@@ -124,11 +120,20 @@ def measure_traffic(run: Run, opts, proc: subprocess.Popen, port: int) -> None:
     run.load_cpu = result["cpu_seconds"] / seconds
     if result["server_cpu_seconds"] >= 0:
         run.server_cpu = result["server_cpu_seconds"] / seconds
+    return result
+
+
+def measure_traffic(run: Run, opts, proc: subprocess.Popen, port: int) -> None:
+    """One echo or push run: the load generator's figures and both CPUs."""
+    conns = opts.connections if run.case == "echo" else opts.push_clients
+    depth = opts.depth if run.case == "echo" else 0
+    run_client(run, opts, client_argv(opts, run.case, "/" + run.case, port, conns, depth,
+                                      opts.warmup, opts.duration, proc.pid))
 
 
 def _hold(opts, port: int, conns: int, proc: subprocess.Popen, then=None) -> dict:
     """Open ``conns`` idle WebSockets, call ``then()`` while they are open, close them."""
-    client = subprocess.Popen(_client_argv(opts, "idle", port, conns, 0, 0, 0),
+    client = subprocess.Popen(client_argv(opts, "idle", "/echo", port, conns, 0, 0, 0),
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
@@ -217,13 +222,18 @@ def summarize(runs: list[Run], servers: list[Server], opts) -> str:
                 # For memory, less is better: the ratio is peer/fastcore there.
                 ratio = peer / fast if case == "idle" else fast / peer
                 row[-1] = f"{ratio:.2f}x"
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        lines.append("  ".join(cell.rjust(w) if i > 1 else cell.ljust(w)
-                               for i, (cell, w) in enumerate(zip(row, widths))))
+    lines.append(format_table(rows))
     lines.append("fastcore/server: throughput ratio for echo and push; for idle, the "
                  "server's bytes per connection over fastcore's (above 1: fastcore uses less)")
     return "\n".join(lines)
+
+
+def format_table(rows: list[list[str]]) -> str:
+    """Columns padded to their widest cell; the first two left-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.rjust(w) if i > 1 else cell.ljust(w)
+                               for i, (cell, w) in enumerate(zip(row, widths)))
+                     for row in rows)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -278,7 +288,12 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {case} round {rnd + 1} {server.name}: {_cell(run)}"
                           + (f"  ({'; '.join(run.errors)})" if run.errors else ""),
                           file=sys.stderr, flush=True)
-    print(summarize(runs, servers, opts))
+    return report(summarize(runs, servers, opts), runs, servers, setups, opts)
+
+
+def report(table: str, runs: list[Run], servers: list[Server], setups: dict, opts) -> int:
+    """Print the table and the skipped peers, write ``--json``; the exit status."""
+    print(table)
     for name, setup in setups.items():
         if setup.status == "skipped":
             print(f"skipped {name}: {setup.note}")

@@ -18,6 +18,18 @@
  *   wsload idle HOST PORT PATH CONNS 0 0 0
  *       opens CONNS WebSockets, prints {"ready": N}, holds them until standard
  *       input closes, then prints how many the server closed meanwhile.
+ *   wsload fanout HOST PORT PATH CONNS BURST WARMUP_S SECONDS [SERVER_PID]
+ *       CONNS subscribers on PATH (WebSocket, or Server-Sent Events when PATH
+ *       starts with /sse) and one more WebSocket on /control, which sends
+ *       "go:BURST": the server publishes BURST ticks to every subscriber; when
+ *       all have them, the next "go". Counts deliveries.
+ *   wsload rate HOST PORT PATH CONNS RATE WARMUP_S SECONDS [SERVER_PID]
+ *       the same subscribers; /control sends "rate:RATE" once, and the server
+ *       publishes RATE ticks a second on its own. Counts deliveries.
+ *
+ * A tick is a JSON text whose "t" is the server's CLOCK_MONOTONIC time of the
+ * publish in nanoseconds: fanout and rate also report publish-to-receive
+ * latency (p50, p99, max over the measured seconds, to the microsecond).
  *
  * With SERVER_PID, the CPU time that process used during the measured seconds
  * is reported too (from /proc), next to this program's own.
@@ -31,6 +43,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,26 +59,32 @@
 #define INBUF 4096
 #define CONNECTING_MAX 256            /* connects and handshakes in progress at once */
 
-enum { ECHO, PUSH, IDLE };
+#define HIST_US 1000000                /* latency histogram: 1 µs buckets up to 1 s */
+
+enum { ECHO, PUSH, IDLE, FANOUT, RATE };
 
 typedef struct {
     int fd;
     int request_sent;
     int upgraded;
+    int control;                      /* the /control connection of fanout and rate */
     size_t inlen;
     unsigned char in[INBUF];
     size_t out_due;                   /* bytes of the repeating frame stream still to write */
     size_t out_pos;                   /* offset into that stream, modulo OUT_FRAME */
-    unsigned char pong[2 + 4 + 125];
+    unsigned char pong[2 * (2 + 4 + 125)];  /* small frames due: pongs, control messages */
     size_t pong_len;
     long received;                    /* text messages received */
 } conn_t;
 
-static int mode, depth, nconns, epfd;
+static int mode, depth, nconns, total_conns, sse, epfd;
 static conn_t *conns;
 static unsigned char message[PAYLOAD];
 static unsigned char out_stream[OUT_FRAME * MAX_DEPTH];
-static char request[512];
+static char request[512], control_request[512];
+static const char *path;
+static int measuring;
+static uint64_t hist[HIST_US + 1];
 static long total, round_no, finished, server_closed, upgraded_count;
 static int errors, input_closed;
 
@@ -128,13 +147,50 @@ static void send_messages(conn_t *c, long count) {
     if (was_idle) flush(c);
 }
 
+/* A short text frame (zero mask) on a connection: the control messages. */
+static void send_text(conn_t *c, const char *text) {
+    size_t len = strlen(text);
+    unsigned char *p = c->pong + c->pong_len;
+    p[0] = 0x81; p[1] = 0x80 | (unsigned char)len;
+    memset(p + 2, 0, 4);
+    memcpy(p + 6, text, len);
+    c->pong_len += 6 + len;
+    if (c->out_due == 0) flush(c);
+}
+
 static void next_round(void) {
     round_no++;
     finished = 0;
-    send_messages(&conns[0], 1);
+    if (mode == PUSH) {
+        send_messages(&conns[0], 1);
+    } else {
+        char go[32];
+        snprintf(go, sizeof(go), "go:%d", depth);
+        send_text(&conns[nconns], go);
+    }
 }
 
-static void on_message(conn_t *c) {
+
+/* A tick of fanout or rate: count it, and its latency while measuring. */
+static int on_tick(conn_t *c, const unsigned char *text, size_t len) {
+    const unsigned char *t = memmem(text, len, "\"t\":", 4);
+    if (t == NULL) return -1;
+    uint64_t sent = 0;
+    for (t += 4; t < text + len && *t >= '0' && *t <= '9'; t++) sent = sent * 10 + (*t - '0');
+    c->received++;
+    total++;
+    if (measuring) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t at = (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+        uint64_t us = at > sent ? (at - sent) / 1000 : 0;
+        hist[us < HIST_US ? us : HIST_US]++;
+    }
+    if (mode == FANOUT && c->received == round_no * depth && ++finished == nconns) next_round();
+    return 0;
+}
+
+static void on_echo_or_push(conn_t *c) {
     c->received++;
     total++;
     if (mode == ECHO) {
@@ -155,11 +211,15 @@ static int parse_frames(conn_t *c) {
         if ((f[0] & 0x80) == 0) { fail(c, "fragmented frame"); return -1; }
         if (len > 125) { fail(c, "frame longer than 125 bytes"); return -1; }
         if (c->inlen - pos < 2 + len) break;
-        if (opcode == 0x1) {
+        if (opcode == 0x1 && (mode == FANOUT || mode == RATE)) {
+            if (c->control || on_tick(c, f + 2, len) < 0) {
+                fail(c, "text frame is not a tick"); return -1;
+            }
+        } else if (opcode == 0x1) {
             if (len != PAYLOAD || memcmp(f + 2, message, PAYLOAD) != 0) {
                 fail(c, "text frame is not the message sent"); return -1;
             }
-            on_message(c);
+            on_echo_or_push(c);
         } else if (opcode == 0x9) {
             unsigned char *p = c->pong + c->pong_len;
             if (c->pong_len + 6 + len > sizeof(c->pong)) { fail(c, "pings pile up"); return -1; }
@@ -181,6 +241,26 @@ static int parse_frames(conn_t *c) {
     return 0;
 }
 
+/* Server-Sent Events: each complete "data: " line is a tick (the server
+ * writes whole events per chunk, so chunk-size lines stand alone). */
+static int parse_sse(conn_t *c) {
+    size_t pos = 0;
+    for (;;) {
+        unsigned char *nl = memchr(c->in + pos, '\n', c->inlen - pos);
+        if (nl == NULL) break;
+        size_t len = (size_t)(nl - (c->in + pos));
+        if (len > 6 && memcmp(c->in + pos, "data: ", 6) == 0
+                && on_tick(c, c->in + pos + 6, len - 6) < 0) {
+            fail(c, "event is not a tick"); return -1;
+        }
+        pos += len + 1;
+    }
+    if (pos == 0 && c->inlen == INBUF) { fail(c, "line too long"); return -1; }
+    memmove(c->in, c->in + pos, c->inlen - pos);
+    c->inlen -= pos;
+    return 0;
+}
+
 static void on_upgraded(conn_t *c) {
     c->upgraded = 1;
     upgraded_count++;
@@ -193,7 +273,8 @@ static int read_head(conn_t *c) {
         if (c->inlen == INBUF) { fail(c, "response head too long"); return -1; }
         return 0;
     }
-    if (c->inlen < 12 || memcmp(c->in, "HTTP/1.1 101", 12) != 0) {
+    const char *expected = sse && !c->control ? "HTTP/1.1 200" : "HTTP/1.1 101";
+    if (c->inlen < 12 || memcmp(c->in, expected, 12) != 0) {
         fail(c, "upgrade refused"); return -1;
     }
     size_t head = (size_t)(end - c->in) + 4;
@@ -224,7 +305,7 @@ static void on_readable(conn_t *c) {
         }
         c->inlen += n;
         if (!c->upgraded && (read_head(c) < 0 || !c->upgraded)) return;
-        if (parse_frames(c) < 0) return;
+        if ((sse && !c->control ? parse_sse(c) : parse_frames(c)) < 0) return;
         /* Level-triggered: what a short read left, epoll reports again. */
         if ((size_t)n < space) return;
     }
@@ -250,7 +331,8 @@ static void on_writable(conn_t *c) {
         socklen_t len = sizeof(err);
         getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err) { fail(c, strerror(err)); return; }
-        if (send(c->fd, request, strlen(request), MSG_NOSIGNAL) != (ssize_t)strlen(request)) {
+        const char *text = c->control ? control_request : request;
+        if (send(c->fd, text, strlen(text), MSG_NOSIGNAL) != (ssize_t)strlen(text)) {
             fail(c, "could not send the upgrade request"); return;
         }
         c->request_sent = 1;
@@ -277,8 +359,9 @@ static void poll_once(int timeout_ms) {
 /* Open every connection, CONNECTING_MAX at a time; 0 when all are upgraded. */
 static int connect_all(struct sockaddr_in *addr, double deadline) {
     int opened = 0;
-    while (upgraded_count < nconns) {
-        while (opened < nconns && opened - upgraded_count < CONNECTING_MAX) {
+    while (upgraded_count < total_conns) {
+        while (opened < total_conns && opened - upgraded_count < CONNECTING_MAX) {
+            conns[opened].control = opened == nconns;
             if (open_conn(&conns[opened], addr) < 0) return -1;
             opened++;
         }
@@ -286,7 +369,7 @@ static int connect_all(struct sockaddr_in *addr, double deadline) {
         if (errors) return -1;
         if (now() > deadline) {
             fprintf(stderr, "wsload: %ld of %d upgraded before the deadline\n",
-                    upgraded_count, nconns);
+                    upgraded_count, total_conns);
             return -1;
         }
     }
@@ -335,18 +418,40 @@ static int hold_idle(void) {
     return errors ? 1 : 0;
 }
 
+/* The microseconds below which ``share`` of the measured latencies fall. */
+static long percentile_us(double share) {
+    uint64_t count = 0, seen = 0;
+    for (long i = 0; i <= HIST_US; i++) count += hist[i];
+    if (count == 0) return -1;
+    uint64_t target = (uint64_t)(share * (double)count);
+    if (target >= count) target = count - 1;
+    for (long i = 0; i <= HIST_US; i++) {
+        seen += hist[i];
+        if (seen > target) return i;
+    }
+    return HIST_US;
+}
+
+static int parse_mode(const char *name) {
+    static const char *names[] = {"echo", "push", "idle", "fanout", "rate"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(name, names[i]) == 0) return i;
+    return -1;
+}
+
 int main(int argc, char **argv) {
     if (argc != 9 && argc != 10) {
-        fprintf(stderr, "usage: wsload echo|push|idle HOST PORT PATH CONNS DEPTH WARMUP_S SECONDS"
-                " [SERVER_PID]\n");
+        fprintf(stderr, "usage: wsload echo|push|idle|fanout|rate HOST PORT PATH CONNS ARG "
+                "WARMUP_S SECONDS [SERVER_PID]\n");
         return 2;
     }
-    mode = strcmp(argv[1], "echo") == 0 ? ECHO : strcmp(argv[1], "push") == 0 ? PUSH
-         : strcmp(argv[1], "idle") == 0 ? IDLE : -1;
+    mode = parse_mode(argv[1]);
     nconns = atoi(argv[5]);
-    depth = atoi(argv[6]);
+    depth = atoi(argv[6]);                  /* depth, burst or ticks per second */
     double warmup = atof(argv[7]), seconds = atof(argv[8]);
-    if (mode < 0 || nconns < 1 || depth < 0 || depth > MAX_DEPTH || (mode == ECHO && depth < 1)) {
+    int limit = mode == RATE ? 1000000 : MAX_DEPTH;
+    if (mode < 0 || nconns < 1 || depth < 0 || depth > limit
+            || ((mode == ECHO || mode == FANOUT || mode == RATE) && depth < 1)) {
         fprintf(stderr, "wsload: bad mode, connection count or depth\n");
         return 2;
     }
@@ -355,25 +460,45 @@ int main(int argc, char **argv) {
         fprintf(stderr, "wsload: HOST must be an IPv4 address\n");
         return 2;
     }
-    snprintf(request, sizeof(request),
-             "GET %s HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-             argv[4], argv[2], argv[3]);
+    path = argv[4];
+    sse = (mode == FANOUT || mode == RATE) && strncmp(path, "/sse", 4) == 0;
+    if (sse) {
+        snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: %s:%s\r\n"
+                 "Accept: text/event-stream\r\n\r\n", path, argv[2], argv[3]);
+    } else {
+        snprintf(request, sizeof(request),
+                 "GET %s HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                 path, argv[2], argv[3]);
+    }
+    snprintf(control_request, sizeof(control_request),
+             "GET /control HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
+             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+             "Sec-WebSocket-Version: 13\r\n\r\n", argv[2], argv[3]);
+    total_conns = nconns + (mode == FANOUT || mode == RATE);
     build_frames();
-    conns = calloc(nconns, sizeof(conn_t));
+    conns = calloc(total_conns, sizeof(conn_t));
     epfd = epoll_create1(0);
     if (connect_all(&addr, now() + 60) < 0) return 1;
     if (mode == IDLE) return hold_idle();
-    if (mode == PUSH) next_round();
+    if (mode == PUSH || mode == FANOUT) next_round();
+    if (mode == RATE) {
+        char start[32];
+        snprintf(start, sizeof(start), "rate:%d", depth);
+        send_text(&conns[nconns], start);
+    }
     run_for(warmup);
     const char *server = argc == 10 ? argv[9] : "0";
     long total0 = total;
+    measuring = 1;
     double cpu0 = cpu_seconds(), server0 = process_cpu(server), t0 = now();
     run_for(seconds);
     double elapsed = now() - t0, server1 = process_cpu(server);
     printf("{\"messages\": %ld, \"seconds\": %.6f, \"cpu_seconds\": %.6f, "
-           "\"server_cpu_seconds\": %.6f, \"rounds\": %ld, \"errors\": %d}\n",
+           "\"server_cpu_seconds\": %.6f, \"rounds\": %ld, \"p50_us\": %ld, \"p99_us\": %ld, "
+           "\"max_us\": %ld, \"errors\": %d}\n",
            total - total0, elapsed, cpu_seconds() - cpu0,
-           server0 < 0 || server1 < 0 ? -1.0 : server1 - server0, round_no, errors);
+           server0 < 0 || server1 < 0 ? -1.0 : server1 - server0, round_no,
+           percentile_us(0.5), percentile_us(0.99), percentile_us(1.0), errors);
     return errors ? 1 : 0;
 }

@@ -11,7 +11,6 @@ compile-time constant), which the idle-connections test has to live with.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -20,6 +19,8 @@ if __package__ in (None, ""):
 
 import orjson  # noqa: E402
 from socketify import App  # noqa: E402
+
+from bench.peers.socketify_main import serve  # noqa: E402
 
 from bench.peers.workload import (  # noqa: E402
     BODY_LIMIT, JSON_TYPE, PRICES, Reject, not_found, order, too_large, user,
@@ -93,17 +94,7 @@ def build_app() -> App:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000)
-    args = parser.parse_args()
-    app = build_app()
-
-    def listening(config) -> None:
-        print(f"socketify listening on {args.host}:{args.port}", flush=True)
-
-    app.listen({"port": args.port, "host": args.host}, listening)
-    app.run()
+    serve(build_app, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -8,9 +8,15 @@ Compression off; uWebSockets' defaults otherwise. Run with::
 """
 from __future__ import annotations
 
-import argparse
+import sys
+from pathlib import Path
 
-from socketify import App, CompressOptions
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from socketify import App, CompressOptions  # noqa: E402
+
+from bench.peers.socketify_main import serve  # noqa: E402
 
 subscribers: set = set()
 
@@ -41,15 +47,7 @@ def build_app() -> App:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000)
-    args = parser.parse_args()
-    app = build_app()
-    app.listen({"port": args.port, "host": args.host},
-               lambda config: print(f"socketify listening on {args.host}:{args.port}",
-                                    flush=True))
-    app.run()
+    serve(build_app, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
