@@ -820,6 +820,9 @@ cdef class Connection:
                     chunk = (<str>chunk).encode("utf-8")
                 elif type(chunk) is not bytes:
                     chunk = bytes(chunk)
+                if self.stream_endless:
+                    # Events already waiting leave in the same write.
+                    chunk += (<object>source).take_ready()
                 if not chunk:
                     continue
                 self.transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))

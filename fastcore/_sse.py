@@ -15,13 +15,15 @@ anything else as JSON through orjson). Data is written as one ``data:``
 line per line of it, so multi-line data arrives whole; an empty line ends
 the event. ``retry`` is given in seconds and written in milliseconds.
 
-Heartbeats: the stream waits for the source's next item at most
-``heartbeat`` seconds at a time; each time that passes without an item it
-writes a comment line ``: ping`` and keeps waiting for the same item (the
-pending step of the source is never cancelled, so the source sees no
-spurious interruption). ``aclose()`` cancels that pending step and closes
-the source: the writer calls it when the client goes away or the app
-closes.
+The source is stepped inside the writer's task, as a task would step it: an
+item that is ready costs no task and no wait, and a source that has to wait
+leaves its step half run on the future it waits for. Heartbeats: the stream
+waits for that future at most ``heartbeat`` seconds at a time; each time that
+passes without an item it writes a comment line ``: ping`` and keeps waiting
+for the same item (the pending step is never cancelled, so the source sees
+no spurious interruption). ``aclose()`` cancels that pending step (throws
+CancelledError into it) and closes the source: the writer calls it when the
+client goes away or the app closes.
 
 A leaf module: it imports nothing of fastcore, so the compiled modules may
 use it.
@@ -128,7 +130,8 @@ class EventStream:
         self._items = source.__aiter__()
         self._heartbeat = heartbeat or None
         self._first = None if retry is None else b"retry: %d\n\n" % _retry_ms(retry)
-        self._pending: asyncio.Future | None = None
+        self._step: Any = None                  # the source's pending __anext__, half run
+        self._blocked: asyncio.Future | None = None   # the future it waits on
         self._done = False
 
     def __aiter__(self) -> EventStream:
@@ -138,31 +141,89 @@ class EventStream:
         if self._first is not None:
             first, self._first = self._first, None
             return first
-        if self._done:
-            raise StopAsyncIteration
-        if self._pending is None:
-            self._pending = asyncio.ensure_future(self._items.__anext__())
-        done, _ = await asyncio.wait((self._pending,), timeout=self._heartbeat)
-        if not done:
-            return PING
-        step, self._pending = self._pending, None
+        while not self._done:
+            if self._blocked is None or self._blocked.done():
+                item = self._advance()
+                if item is not _WAITING:
+                    return encode_event(item)
+            elif not await self._wait(self._blocked):
+                return PING
+        raise StopAsyncIteration
+
+    def take_ready(self, limit: int = 65536) -> bytes:
+        """The events the source has ready now, up to about ``limit`` bytes,
+        encoded and joined: the writer sends them with the one it awaited."""
+        out: list[bytes] = []
+        size = 0
+        while size < limit and not self._done and self._first is None and (
+                self._blocked is None or self._blocked.done()):
+            try:
+                item = self._advance()
+            except StopAsyncIteration:
+                break                            # the next __anext__ ends the stream
+            if item is _WAITING:
+                break
+            event = encode_event(item)
+            out.append(event)
+            size += len(event)
+        return b"".join(out)
+
+    def _advance(self) -> Any:
+        # Run the source's next step until it yields an item (returned) or has
+        # to wait (_WAITING: on self._blocked). The step runs inside the
+        # caller's task, as a task would run it: no task per item.
+        if self._step is None:
+            self._step = self._items.__anext__().__await__()
         try:
-            item = step.result()
-        except StopAsyncIteration:
+            blocked = self._step.send(None)
+        except StopIteration as finished:
+            self._step = self._blocked = None
+            return finished.value
+        except BaseException:
+            self._step = self._blocked = None
             self._done = True
             raise
-        return encode_event(item)
+        if blocked is not None:
+            blocked._asyncio_future_blocking = False
+        self._blocked = blocked
+        return _WAITING
+
+    async def _wait(self, blocked: asyncio.Future | None) -> bool:
+        """Wait for ``blocked`` (or one loop turn for a bare yield); False when
+        ``heartbeat`` seconds passed first (the step stays pending)."""
+        if blocked is None:
+            await asyncio.sleep(0)
+            return True
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+
+        def wake(_: Any = None) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        blocked.add_done_callback(wake)
+        timer = None if self._heartbeat is None else loop.call_later(self._heartbeat, wake)
+        try:
+            await waiter
+        finally:
+            blocked.remove_done_callback(wake)
+            if timer is not None:
+                timer.cancel()
+        return blocked.done()
 
     async def aclose(self) -> None:
-        """End the stream: the pending step is cancelled and the source closed."""
+        """End the stream: the pending step is closed, then the source."""
         self._done = True
-        pending, self._pending = self._pending, None
-        if pending is not None and not pending.done():
-            pending.cancel()
+        step, self._step, self._blocked = self._step, None, None
+        if step is not None:
+            # As a task's cancellation would: CancelledError where it waits.
             try:
-                await pending
+                step.throw(asyncio.CancelledError())
             except BaseException:
                 pass
         aclose = getattr(self._items, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+_WAITING = object()      # EventStream._advance: the source has no item yet

@@ -102,3 +102,20 @@ def test_an_event_is_encoded_once_and_again_after_a_change():
     assert event.encode() is first
     event.id = "8"
     assert event.encode() == b'id: 8\ndata: {"bid":1}\n\n'
+
+
+def test_take_ready_joins_the_events_ready_now_and_stops_at_a_wait():
+    async def source():
+        yield "a"
+        yield "b"
+        await asyncio.sleep(0.01)
+        yield "c"
+
+    async def main():
+        stream = EventStream(source(), heartbeat=None)
+        first = await stream.__anext__()
+        ready = stream.take_ready()
+        rest = [chunk async for chunk in stream]
+        return first, ready, rest, stream.take_ready()
+
+    assert asyncio.run(main()) == (b"data: a\n\n", b"data: b\n\n", [b"data: c\n\n"], b"")
