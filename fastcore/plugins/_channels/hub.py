@@ -222,6 +222,8 @@ class Channels:
                     last = message.seq
             if last:
                 # A batch still to be flushed may hold some of these again.
+                if subscriber.floor is None:
+                    subscriber.floor = {}
                 subscriber.floor[channel] = last
             members[subscriber] = None
             self._targets.pop(channel, None)

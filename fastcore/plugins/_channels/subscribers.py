@@ -100,12 +100,12 @@ class WsSubscriber:
     def __init__(self, ws: Any, policy: BacklogPolicy, hub: Any) -> None:
         self.ws = ws
         self.channels: set[str] = set()
-        self.queue: deque = deque()
-        self.policy = policy
+        self.queue: deque | None = None  # made when a message has to wait (an empty
+        self.policy = policy               # deque is 600 bytes: thousands of these)
         self.slow = False            # the transport refused a write: a task drains it
         self.scheduled = False       # queued for the hub's end-of-iteration flush
         self.done = False            # unsubscribed from everything: pushes are ignored
-        self.floor: dict[str, int] = {}   # channel -> last seq caught up on (see below)
+        self.floor: dict[str, int] | None = None   # channel -> last seq caught up on
         self._hub = hub
         self._task: asyncio.Task | None = None
 
@@ -121,6 +121,8 @@ class WsSubscriber:
     def push(self, message: Message) -> None:
         if self.done:
             return
+        if self.queue is None:
+            self.queue = deque()
         try:
             self.policy.add(self.queue, message)
         except Overflow:
@@ -141,7 +143,7 @@ class WsSubscriber:
         else:
             data = b"".join([message.frame for message in queue])
         if self.ws.write_frame(data):
-            queue.clear()
+            self.queue = None
         elif not self.ws.closed:
             self.slow = True
             self._task = asyncio.get_running_loop().create_task(self._drain())
@@ -159,7 +161,7 @@ class WsSubscriber:
 
     def close(self) -> None:
         self.done = True
-        self.queue.clear()
+        self.queue = None
         if self._task is not None:
             self._task.cancel()
 
