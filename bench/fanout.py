@@ -41,11 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.load import (  # noqa: E402
-    RunError, free_port, placeholder_values, prepare_peers, raise_nofile, running_server,
-    wait_for_port,
-)
+from bench.install import prepare_peers  # noqa: E402
 from bench.peers import Server  # noqa: E402
+from bench.servers import (  # noqa: E402
+    RunError, free_port, placeholder_values, raise_nofile, running_server, wait_for_port,
+)
 from bench.ws_load import (  # noqa: E402
     FD_MARGIN, Run, build_client, client_argv, format_table, report, run_client,
 )

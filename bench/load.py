@@ -30,26 +30,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import http.client
-import importlib
 import json
 import os
-import platform
 import re
-import resource
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
@@ -57,16 +50,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.environment import environment  # noqa: E402
+from bench.install import prepare_peers  # noqa: E402
 from bench.peers import FASTCORE, PEERS, Server  # noqa: E402
+from bench.servers import (  # noqa: E402
+    HOST, RunError, _log_tail, free_port, peak_rss_kib, placeholder_values, raise_nofile,
+    rss_kib, running_server, server_nofile, wait_for_port,
+)
 
-HOST = "127.0.0.1"
 START_TIMEOUT = 30.0   # seconds for a server to accept connections
-STOP_TIMEOUT = 10.0    # seconds between SIGTERM and SIGKILL
 WRK_GRACE = 30.0       # seconds a wrk run may take beyond its duration
-INSTALL_TIMEOUT = 600  # seconds for one pip, apt-get or npm command
 ORDER_BODY = '{"symbol":"BTC-USD","side":"buy","qty":0.5,"price":43250.5}'
-# Where Debian puts nginx: not on every PATH.
-EXTRA_PATH = ("/usr/sbin", "/sbin")
 
 IDLE_CONCURRENCY = 256  # connections the idle client opens at a time
 IDLE_SETTLE_S = 1.0     # pause between the last response and the RSS reading
@@ -105,10 +99,6 @@ class Case:
     @property
     def kind(self) -> str:
         return "idle" if self.idle else "wrk"
-
-
-class RunError(Exception):
-    """A server or wrk failure that invalidates one run."""
 
 
 @dataclass
@@ -194,97 +184,6 @@ def servers_for(case: Case, servers: list[Server]) -> list[Server]:
 
 # --- servers ------------------------------------------------------------------
 
-def free_port() -> int:
-    """A port the kernel says is free now; the server binds it a moment later."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def _log_tail(path: Path, lines: int = 15) -> str:
-    try:
-        text = path.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    return ("\n    " + "\n    ".join(text[-lines:])) if text else ""
-
-
-def tool_path() -> str:
-    """PATH with the system binary folders appended, for which() and servers."""
-    parts = os.environ.get("PATH", "").split(os.pathsep)
-    return os.pathsep.join(parts + [p for p in EXTRA_PATH if p not in parts])
-
-
-def placeholder_values(port: int, rundir: Path, max_connections: int) -> dict[str, str]:
-    return {"python": sys.executable, "root": str(ROOT), "host": HOST, "port": str(port),
-            "rundir": str(rundir), "max_connections": str(max_connections)}
-
-
-@contextmanager
-def running_server(server: Server, values: dict[str, str], cpu: int, log: Path):
-    """Start ``server`` pinned to ``cpu``; always stop it on the way out."""
-    rundir = Path(values["rundir"])
-    rundir.mkdir(parents=True, exist_ok=True)
-    for name, template in server.templates.items():
-        text = (ROOT / template).read_text()
-        (rundir / name).write_text(server.fill(text, values))
-    argv, cwd, extra_env = server.expand(**values)
-    env = dict(os.environ, PATH=tool_path(), **extra_env)
-    with open(log, "wb") as out:
-        # Its own session: Ctrl-C reaches only this script, which then stops
-        # the server in order; the process group holds any workers it forks.
-        proc = subprocess.Popen(["taskset", "-c", str(cpu), *argv], cwd=cwd, env=env,
-                                stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        yield proc
-    finally:
-        stop_server(proc)
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    """SIGTERM the server, SIGKILL its process group if it outstays STOP_TIMEOUT."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        proc.wait()
-    except KeyboardInterrupt:
-        _kill_group(proc)
-        proc.wait()
-        raise
-    # Workers that outlived their parent belong to the group we created.
-    _kill_group(proc)
-
-
-def wait_for_port(proc: subprocess.Popen, port: int, log: Path, timeout: float) -> float:
-    """Poll the port until it accepts a connection; the seconds it took."""
-    start = time.monotonic()
-    while True:
-        code = proc.poll()
-        if code is not None:
-            raise RunError(f"server exited with status {code} before listening"
-                           + _log_tail(log))
-        try:
-            socket.create_connection((HOST, port), timeout=0.25).close()
-            return time.monotonic() - start
-        except OSError:
-            pass
-        if time.monotonic() - start > timeout:
-            raise RunError(f"server did not listen on port {port} within {timeout:.0f} s"
-                           + _log_tail(log))
-        time.sleep(0.02)
-
-
 def first_response(route: Route, port: int) -> dict:
     """One request before the load: the status, Content-Type and body it got."""
     conn = http.client.HTTPConnection(HOST, port, timeout=5)
@@ -299,239 +198,6 @@ def first_response(route: Route, port: int) -> dict:
         conn.close()
     return {"status": resp.status, "content_type": resp.getheader("Content-Type"),
             "body": body.decode("utf-8", "replace")}
-
-
-def _process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants, from the parent ids in /proc/*/stat."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                # The command name may hold spaces and parentheses: split after it.
-                ppid = int(f.read().rpartition(")")[2].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(children.get(current, ()))
-    return tree
-
-
-def _status_kib(pid: int, key: str) -> int | None:
-    """A ``kB`` field of /proc/PID/status (VmHWM, VmRSS), summed over the tree."""
-    total, found = 0, False
-    for member in _process_tree(pid):
-        try:
-            with open(f"/proc/{member}/status") as f:
-                for line in f:
-                    if line.startswith(key + ":"):
-                        total += int(line.split()[1])
-                        found = True
-                        break
-        except (OSError, ValueError):
-            continue
-    return total if found else None
-
-
-def peak_rss_kib(pid: int) -> int | None:
-    """VmHWM summed over the server and its children (an upper bound if forked)."""
-    return _status_kib(pid, "VmHWM")
-
-
-def rss_kib(pid: int) -> int | None:
-    """VmRSS now, summed over the server and its children."""
-    return _status_kib(pid, "VmRSS")
-
-
-def parse_nofile(limits_text: str) -> int | None:
-    """The soft "Max open files" of a /proc/PID/limits text; None if unlimited."""
-    for line in limits_text.splitlines():
-        if line.startswith("Max open files"):
-            soft = line[len("Max open files"):].split()[0]
-            return None if soft == "unlimited" else int(soft)
-    return None
-
-
-def server_nofile(pid: int) -> int | None:
-    """The largest soft open-files limit over the server's processes (the one
-    that holds the connections is not always the first)."""
-    best = None
-    for member in _process_tree(pid):
-        try:
-            limit = parse_nofile(Path(f"/proc/{member}/limits").read_text())
-        except OSError:
-            continue
-        if limit is not None and (best is None or limit > best):
-            best = limit
-    return best
-
-
-# --- peers: availability and installation -----------------------------------------
-
-@dataclass
-class PeerSetup:
-    """What it took to make one peer runnable."""
-
-    status: str = "ready"          # ready, installed, skipped
-    actions: list[str] = field(default_factory=list)   # commands run
-    note: str = ""
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _run_install(argv: list[str], cwd: Path | None = None,
-                 env: dict | None = None) -> tuple[bool, str]:
-    """Run one install command, bounded in time; whether it worked, its output tail."""
-    print(f"  $ {shlex.join(argv)}" + (f"   (in {cwd})" if cwd else ""),
-          file=sys.stderr, flush=True)
-    try:
-        done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=INSTALL_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return False, f"did not finish within {INSTALL_TIMEOUT} s"
-    except OSError as exc:
-        return False, str(exc)
-    tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
-    return done.returncode == 0, tail
-
-
-def _node_modules_ready(folder: Path, packages: tuple[str, ...]) -> bool:
-    return (folder / "node_modules").is_dir() and all(
-        (folder / "node_modules" / p / "package.json").is_file() for p in packages)
-
-
-def _prepare_pip(server: Server, install: bool, setup: PeerSetup) -> bool:
-    missing = [d for d in server.pip if _version(d) is None]
-    if not missing:
-        return True
-    command = [sys.executable, "-m", "pip", "install", *missing]
-    if not install:
-        setup.note = (f"{', '.join(missing)} not installed for {sys.executable}; "
-                      f"install with `{shlex.join(command)}`, or pass --install")
-        return False
-    setup.actions.append(shlex.join(command))
-    ok, tail = _run_install(command)
-    importlib.invalidate_caches()
-    still = [d for d in server.pip if _version(d) is None]
-    if not ok or still:
-        setup.note = f"`{shlex.join(command)}` failed: {tail}"
-        return False
-    setup.status = "installed"
-    return True
-
-
-def _prepare_commands(server: Server, install: bool, setup: PeerSetup) -> bool:
-    path = tool_path()
-    missing = [c for c in server.commands if shutil.which(c, path=path) is None]
-    if not missing:
-        return True
-    apt = ["apt-get", "install", "-y", "-q", *server.apt]
-    how = f"`{shlex.join(apt)}` (as root)" if server.apt else "install it"
-    if not install or not server.apt:
-        setup.note = (f"{', '.join(missing)} not found on PATH; {how}"
-                      + (", or pass --install" if server.apt else ""))
-        return False
-    if os.geteuid() != 0 or shutil.which("apt-get", path=path) is None:
-        setup.note = f"{', '.join(missing)} not found; --install needs root and apt-get: {how}"
-        return False
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    setup.actions.append(shlex.join(apt))
-    ok, tail = _run_install(apt, env=env)
-    if not ok:  # the package lists may be missing or stale
-        update = ["apt-get", "update", "-q"]
-        setup.actions += [shlex.join(update), shlex.join(apt)]
-        ok, tail = _run_install(update, env=env)
-        if ok:
-            ok, tail = _run_install(apt, env=env)
-    still = [c for c in server.commands if shutil.which(c, path=path) is None]
-    if not ok or still:
-        setup.note = f"`{shlex.join(apt)}` failed: {tail}"
-        return False
-    setup.status = "installed"
-    return True
-
-
-def _prepare_npm(server: Server, setup: PeerSetup) -> bool:
-    folder = Path(server.fill(server.npm_dir, {"root": str(ROOT)}))
-    if _node_modules_ready(folder, server.npm_packages):
-        return True
-    npm = shutil.which("npm", path=tool_path())
-    command = ["npm", "install", "--no-audit", "--no-fund"]
-    if npm is None:
-        setup.note = (f"{folder}/node_modules is missing and npm is not on PATH; install "
-                      f"npm (`apt-get install -y npm`), then run `{shlex.join(command)}` "
-                      f"in {folder}")
-        return False
-    setup.actions.append(f"(cd {folder} && {shlex.join(command)})")
-    ok, tail = _run_install([npm, *command[1:]], cwd=folder)
-    if not ok or not _node_modules_ready(folder, server.npm_packages):
-        setup.note = f"`{shlex.join(command)}` in {folder} failed: {tail}"
-        return False
-    setup.status = "installed"
-    return True
-
-
-def prepare_peer(server: Server, install: bool) -> PeerSetup:
-    """Make ``server`` runnable, as far as allowed; a note says why it is not.
-
-    Node modules are always installed when missing (``npm install`` in the
-    peer's folder); Python packages (pip, into this interpreter) and programs
-    (apt-get) only with ``install``.
-    """
-    setup = PeerSetup()
-    ready = (_prepare_pip(server, install, setup)
-             and _prepare_commands(server, install, setup)
-             and (server.npm_dir is None or _prepare_npm(server, setup)))
-    if not ready:
-        setup.status = "skipped"
-    return setup
-
-
-def prepare_peers(servers: list[Server], install: bool) -> tuple[list[Server], dict]:
-    """The servers that can run (the fastcore slot always), and every peer's setup."""
-    kept, setups = [servers[0]], {}
-    for server in servers[1:]:
-        setup = prepare_peer(server, install)
-        setups[server.name] = setup
-        if setup.status == "skipped":
-            print(f"  {server.name}: skipped: {setup.note}", file=sys.stderr, flush=True)
-        else:
-            kept.append(server)
-    return kept, setups
-
-
-# --- file descriptors -----------------------------------------------------------
-
-def raise_nofile(needed: int) -> tuple[int, int, str | None]:
-    """Raise this process's soft open-files limit to ``needed`` (servers started
-    later inherit it), the hard one too when allowed; the limits and a note when
-    they stay too low."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    infinity = resource.RLIM_INFINITY
-    if soft == infinity or soft >= needed:
-        return soft, hard, None
-    try:
-        if hard == infinity or hard >= needed:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
-        else:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, needed))
-    except (ValueError, OSError) as exc:
-        note = (f"cannot raise the open-files limit to {needed} "
-                     f"(soft {soft}, hard {hard}): {exc}; raise it with `ulimit -n {needed}`"
-                     " as root")
-        return soft, hard, note
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return soft, hard, None
 
 
 # --- wrk ------------------------------------------------------------------------
@@ -993,73 +659,7 @@ def format_notes(runs: list[Run], cases: list[Case], setups: dict | None = None)
     return notes + response_notes(runs, cases)
 
 
-# --- metadata, options, main ----------------------------------------------------------
-
-def _command_output(argv: list[str], cwd: Path = ROOT) -> str | None:
-    try:
-        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=10,
-                              env=dict(os.environ, PATH=tool_path()))
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = (done.stdout or done.stderr).strip()
-    return text.splitlines()[0] if text else None
-
-
-def _npm_version(server: Server, package: str) -> str | None:
-    folder = Path(server.fill(server.npm_dir or "", {"root": str(ROOT)}))
-    try:
-        data = json.loads((folder / "node_modules" / package / "package.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return data.get("version")
-
-
-def versions(servers: list[Server] | None = None) -> dict:
-    """Python, Cython, fastcore, and the packages and programs of ``servers``
-    (every peer's by default)."""
-    found = {"python": sys.version.split()[0], "cython": _version("Cython"),
-             "fastcore": _version("fastcore-http")}
-    for server in servers or [FASTCORE, *PEERS.values()]:
-        for package in server.packages:
-            found.setdefault(package.lower(), _version(package))
-        for name, argv in server.version_commands.items():
-            found.setdefault(name, _command_output(list(argv)) if shutil.which(
-                argv[0], path=tool_path()) else None)
-        for package in server.npm_packages:
-            found.setdefault(package, _npm_version(server, package))
-    return found
-
-
-def machine() -> dict:
-    with open("/proc/cpuinfo") as f:
-        cpu = next((line.split(":", 1)[1].strip() for line in f
-                    if line.startswith("model name")), platform.processor())
-    return {"cpu_model": cpu, "cores": os.cpu_count(),
-            "cpus_allowed": sorted(os.sched_getaffinity(0)),
-            "kernel": platform.release(), "platform": platform.platform()}
-
-
-def environment(servers: list[Server]) -> dict:
-    """What the results depend on: commit, interpreter, tools, versions, flags."""
-    dirty = _command_output(["git", "--no-optional-locks", "status", "--porcelain",
-                             "--untracked-files=no"])
-    host = machine()
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "commit": _command_output(["git", "rev-parse", "HEAD"]),
-        "tree_modified": bool(dirty),
-        "python": sys.version.split()[0], "python_executable": sys.executable,
-        "platform": host["platform"], "cpu": host["cpu_model"], "cpus": host["cores"],
-        "machine": host,
-        "versions": versions(),
-        "wrk": _command_output(["wrk", "-v"]),
-        "build_env": {k: v for k, v in os.environ.items()
-                      if k.startswith("FASTCORE_") or k in ("CFLAGS", "CYTHON_TRACE")},
-        "servers": {s.name: {"argv": list(s.argv), "cwd": s.cwd, "env": dict(s.env),
-                             "routes": list(s.routes) if s.routes else "all",
-                             "versions": {p: _version(p) for p in s.packages}}
-                    for s in servers},
-    }
+# --- options, main ----------------------------------------------------------------
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -44,11 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.load import (  # noqa: E402
-    HOST, RunError, _command_output, free_port, machine, placeholder_values, prepare_peers,
-    raise_nofile, rss_kib, running_server, versions, wait_for_port,
-)
+from bench.environment import _command_output, machine, versions  # noqa: E402
+from bench.install import prepare_peers  # noqa: E402
 from bench.peers import WS_FASTCORE, WS_PEERS, Server  # noqa: E402
+from bench.servers import (  # noqa: E402
+    HOST, RunError, free_port, placeholder_values, raise_nofile, rss_kib, running_server,
+    wait_for_port,
+)
 
 SOURCE = ROOT / "bench" / "wsload.c"
 BINARY = ROOT / ".cache" / "wsload"

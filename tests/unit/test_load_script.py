@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from bench import load
+from bench import install, load
 from bench.load import (
     ROUTES, Case, IdleResult, Route, Run, WrkResult, build_cases, format_table,
-    idle_bytes_per_conn, lua_string, parse_nofile, parse_response_head, parse_wrk,
+    idle_bytes_per_conn, lua_string, parse_response_head, parse_wrk,
     response_notes, servers_for, summarize, wrk_script, write_wrk_script,
 )
 from bench.peers import FASTCORE, PEERS, Server
+from bench.servers import parse_nofile
 
 CLEAN = """\
 Running 8s test @ http://127.0.0.1:40123/json
@@ -292,8 +293,8 @@ def test_response_notes_tell_bytes_only_differences_from_real_ones():
 
 
 def test_format_notes_lists_skipped_peers_failures_and_warnings():
-    setups = {"nginx": load.PeerSetup(status="skipped", note="nginx not found on PATH"),
-              "uvicorn": load.PeerSetup()}
+    setups = {"nginx": install.PeerSetup(status="skipped", note="nginx not found on PATH"),
+              "uvicorn": install.PeerSetup()}
     bad = _wrk_run("json", "uvicorn", 2, None, errors=["server exited with status 1"])
     bad.warnings.append("something odd")
     notes = load.format_notes([bad], [Case("json", ROUTES["json"], 50)], setups)
@@ -329,7 +330,7 @@ def test_parse_nofile_and_bytes_per_connection():
 
 def test_a_peer_missing_python_packages_is_skipped_with_the_pip_command():
     server = Server(name="x", argv=("true",), pip=("no-such-distribution-fc",))
-    setup = load.prepare_peer(server, install=False)
+    setup = install.prepare_peer(server, install=False)
     assert setup.status == "skipped" and setup.actions == []
     assert "pip install no-such-distribution-fc" in setup.note
     assert "--install" in setup.note
@@ -338,7 +339,7 @@ def test_a_peer_missing_python_packages_is_skipped_with_the_pip_command():
 def test_a_peer_missing_a_program_is_skipped_with_the_apt_command():
     server = Server(name="x", argv=("true",), commands=("no-such-program-fc",),
                     apt=("no-such-package-fc",))
-    setup = load.prepare_peer(server, install=False)
+    setup = install.prepare_peer(server, install=False)
     assert setup.status == "skipped"
     assert "no-such-program-fc not found on PATH" in setup.note
     assert "apt-get install -y -q no-such-package-fc" in setup.note
@@ -352,7 +353,7 @@ def test_a_node_peer_without_npm_is_skipped_with_a_clear_note(tmp_path, monkeypa
                         else real_which(name, path=path))
     server = Server(name="x", argv=("true",), npm_dir=str(tmp_path),
                     npm_packages=("fastify",))
-    setup = load.prepare_peer(server, install=False)
+    setup = install.prepare_peer(server, install=False)
     assert setup.status == "skipped"
     assert "npm is not on PATH" in setup.note and "npm install --no-audit --no-fund" in setup.note
 
@@ -362,7 +363,7 @@ def test_a_ready_node_folder_needs_no_install(tmp_path):
     (tmp_path / "node_modules" / "fastify" / "package.json").write_text('{"version": "5.0.0"}')
     server = Server(name="x", argv=("true",), npm_dir=str(tmp_path),
                     npm_packages=("fastify",))
-    setup = load.prepare_peer(server, install=False)
+    setup = install.prepare_peer(server, install=False)
     assert (setup.status, setup.actions, setup.note) == ("ready", [], "")
 
 
