@@ -313,11 +313,15 @@ class _Stream:
     def __aiter__(self) -> _Stream:
         return self
 
-    async def __anext__(self) -> Any:
+    def __anext__(self) -> Any:
         if not self._started:
-            self._started = True
-            await self._hub._attach(self._subscriber, self._channels, self._since,
-                                    self._last_value)
+            return self._first()
+        return self._subscriber.__anext__()
+
+    async def _first(self) -> Any:
+        self._started = True
+        await self._hub._attach(self._subscriber, self._channels, self._since,
+                                self._last_value)
         return await self._subscriber.__anext__()
 
     async def aclose(self) -> None:

@@ -187,40 +187,46 @@ class SseSubscriber:
     def push(self, message: Message) -> None:
         if self.ended:
             return
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():         # (a stream that closed cancelled it)
+                waiter.set_result(message.event)
+                return
         try:
             self.policy.add(self.queue, message)
         except Overflow:
             self.end()
-            return
-        self._wake()
 
-    def end(self) -> None:
-        """No more events: the stream ends once the queue is read (now, if slow)."""
+    def end(self, closing: bool = False) -> None:
+        """No more events: the stream ends (at once: what is queued is dropped).
+        ``closing``: the stream is being closed, nobody reads the end any more."""
         if not self.ended:
             self.ended = True
             self.queue.clear()
-            self._wake()
+            waiter, self._waiter = self._waiter, None
+            if waiter is not None and not waiter.done():
+                if closing:
+                    waiter.cancel()
+                else:
+                    waiter.set_exception(StopAsyncIteration())
             self._on_end(self)
 
     def __aiter__(self) -> SseSubscriber:
         return self
 
-    async def __anext__(self) -> Any:
-        while not self.queue:
-            if self.ended:
-                raise StopAsyncIteration
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self.queue.popleft().event
+    def __anext__(self) -> asyncio.Future:
+        # A future, not a coroutine: done at once when an event is queued, else
+        # ``push`` sets the event on it. The SSE writer steps it in its own task.
+        future = asyncio.get_running_loop().create_future()
+        if self.queue:
+            future.set_result(self.queue.popleft().event)
+        elif self.ended:
+            future.set_exception(StopAsyncIteration())
+        else:
+            self._waiter = future
+        return future
 
     async def aclose(self) -> None:
         """The stream is over (the client went away, or the app closes)."""
-        self.end()
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self.end(closing=True)
