@@ -17,13 +17,17 @@ Cases (``--cases``):
 - ``ws-1000-rate``: 1,000 subscribers, the server publishing ``--rate``
   (1,000) ticks a second on its own: deliveries per second and the latency's
   p50 and p99 (the goal: p99 under 10 ms).
+- ``ws-1000-rate-stall``: the same with one subscriber that stops reading
+  after its upgrade: the other 999's deliveries and latency, to compare with
+  ``ws-1000-rate`` (a slow subscriber must not delay the others).
 - ``sse-1000``, ``sse-1000-rate``: the same over Server-Sent Events (fastcore
   only: the peers have no SSE fan-out).
 
 Servers run one at a time on CPU 0 (``--server-cpu``), the load generator on
 CPU 1, rounds alternating as in ``load.py``; the table shows both CPUs.
 
-Usage: python bench/fanout.py [--cases ws-1000,ws-10000,ws-1000-rate,sse-1000,sse-1000-rate]
+Usage: python bench/fanout.py [--cases ws-1000,ws-10000,ws-1000-rate,ws-1000-rate-stall,
+       sse-1000,sse-1000-rate]
        [--rounds 3] [--duration 8] [--warmup 2] [--burst 1] [--rate 1000]
        [--peers socketify,uvicorn] [--install] [--quick] [--json PATH]
 """
@@ -57,12 +61,14 @@ class Case:
     path: str          # /ws or /sse
     subscribers: int
     paced: bool        # the server publishes at --rate; else one burst per round
+    stalled: bool = False   # paced, with one subscriber that stops reading
 
 
 CASES = {c.name: c for c in (
     Case("ws-1000", "/ws", 1000, False),
     Case("ws-10000", "/ws", 10000, False),
     Case("ws-1000-rate", "/ws", 1000, True),
+    Case("ws-1000-rate-stall", "/ws", 1000, True, stalled=True),
     Case("sse-1000", "/sse", 1000, False),
     Case("sse-1000-rate", "/sse", 1000, True),
 )}
@@ -100,7 +106,8 @@ def measure(server: Server, case: Case, rnd: int, opts, workdir: Path) -> Run:
     values = placeholder_values(port, workdir / f"{server.name}-{case.name}-{rnd}",
                                 case.subscribers + FD_MARGIN)
     log = workdir / f"{server.name}-{case.name}-{rnd}.log"
-    mode, arg = ("rate", opts.rate) if case.paced else ("fanout", opts.burst)
+    mode, arg = ("stall" if case.stalled else "rate", opts.rate) if case.paced else (
+        "fanout", opts.burst)
     try:
         with running_server(server, values, opts.server_cpu, log) as proc:
             wait_for_port(proc, port, log, opts.start_timeout)

@@ -26,6 +26,9 @@
  *   wsload rate HOST PORT PATH CONNS RATE WARMUP_S SECONDS [SERVER_PID]
  *       the same subscribers; /control sends "rate:RATE" once, and the server
  *       publishes RATE ticks a second on its own. Counts deliveries.
+ *   wsload stall ...
+ *       rate, with subscriber 0 stalled: a 4 KiB receive buffer, and after its
+ *       101 it never reads again. The others' deliveries and latency are counted.
  *
  * A tick is a JSON text whose "t" is the server's CLOCK_MONOTONIC time of the
  * publish in nanoseconds: fanout and rate also report publish-to-receive
@@ -61,13 +64,14 @@
 
 #define HIST_US 1000000                /* latency histogram: 1 µs buckets up to 1 s */
 
-enum { ECHO, PUSH, IDLE, FANOUT, RATE };
+enum { ECHO, PUSH, IDLE, FANOUT, RATE, STALL };
 
 typedef struct {
     int fd;
     int request_sent;
     int upgraded;
     int control;                      /* the /control connection of fanout and rate */
+    int stalled;                      /* stall: subscriber 0, which reads no more */
     size_t inlen;
     unsigned char in[INBUF];
     size_t out_due;                   /* bytes of the repeating frame stream still to write */
@@ -112,7 +116,8 @@ static double cpu_seconds(void) {
 }
 
 static void want_out(conn_t *c, int on) {
-    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c};
+    struct epoll_event ev = {.events = (c->stalled ? 0 : EPOLLIN) | (on ? EPOLLOUT : 0),
+                             .data.ptr = c};
     epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -211,7 +216,7 @@ static int parse_frames(conn_t *c) {
         if ((f[0] & 0x80) == 0) { fail(c, "fragmented frame"); return -1; }
         if (len > 125) { fail(c, "frame longer than 125 bytes"); return -1; }
         if (c->inlen - pos < 2 + len) break;
-        if (opcode == 0x1 && (mode == FANOUT || mode == RATE)) {
+        if (opcode == 0x1 && (mode == FANOUT || mode >= RATE)) {
             if (c->control || on_tick(c, f + 2, len) < 0) {
                 fail(c, "text frame is not a tick"); return -1;
             }
@@ -264,6 +269,11 @@ static int parse_sse(conn_t *c) {
 static void on_upgraded(conn_t *c) {
     c->upgraded = 1;
     upgraded_count++;
+    if (mode == STALL && c == conns) {          /* stops reading for good */
+        struct epoll_event ev = {.events = 0, .data.ptr = c};
+        epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+        c->stalled = 1;
+    }
     if (mode == ECHO) send_messages(c, depth);
 }
 
@@ -305,6 +315,7 @@ static void on_readable(conn_t *c) {
         }
         c->inlen += n;
         if (!c->upgraded && (read_head(c) < 0 || !c->upgraded)) return;
+        if (c->stalled) return;
         if ((sse && !c->control ? parse_sse(c) : parse_frames(c)) < 0) return;
         /* Level-triggered: what a short read left, epoll reports again. */
         if ((size_t)n < space) return;
@@ -314,8 +325,9 @@ static void on_readable(conn_t *c) {
 static int open_conn(conn_t *c, struct sockaddr_in *addr) {
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (c->fd < 0) { perror("wsload: socket"); return -1; }
-    int one = 1;
+    int one = 1, small = 4096;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (mode == STALL && c == conns) setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
     if (connect(c->fd, (struct sockaddr *)addr, sizeof(*addr)) < 0 && errno != EINPROGRESS) {
         perror("wsload: connect"); return -1;
     }
@@ -433,8 +445,8 @@ static long percentile_us(double share) {
 }
 
 static int parse_mode(const char *name) {
-    static const char *names[] = {"echo", "push", "idle", "fanout", "rate"};
-    for (int i = 0; i < 5; i++)
+    static const char *names[] = {"echo", "push", "idle", "fanout", "rate", "stall"};
+    for (int i = 0; i < 6; i++)
         if (strcmp(name, names[i]) == 0) return i;
     return -1;
 }
@@ -449,9 +461,9 @@ int main(int argc, char **argv) {
     nconns = atoi(argv[5]);
     depth = atoi(argv[6]);                  /* depth, burst or ticks per second */
     double warmup = atof(argv[7]), seconds = atof(argv[8]);
-    int limit = mode == RATE ? 1000000 : MAX_DEPTH;
+    int limit = mode >= RATE ? 1000000 : MAX_DEPTH;
     if (mode < 0 || nconns < 1 || depth < 0 || depth > limit
-            || ((mode == ECHO || mode == FANOUT || mode == RATE) && depth < 1)) {
+            || ((mode == ECHO || mode == FANOUT || mode >= RATE) && depth < 1)) {
         fprintf(stderr, "wsload: bad mode, connection count or depth\n");
         return 2;
     }
@@ -461,7 +473,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     path = argv[4];
-    sse = (mode == FANOUT || mode == RATE) && strncmp(path, "/sse", 4) == 0;
+    sse = (mode == FANOUT || mode >= RATE) && strncmp(path, "/sse", 4) == 0;
     if (sse) {
         snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: %s:%s\r\n"
                  "Accept: text/event-stream\r\n\r\n", path, argv[2], argv[3]);
@@ -475,14 +487,14 @@ int main(int argc, char **argv) {
              "GET /control HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
              "Sec-WebSocket-Version: 13\r\n\r\n", argv[2], argv[3]);
-    total_conns = nconns + (mode == FANOUT || mode == RATE);
+    total_conns = nconns + (mode == FANOUT || mode >= RATE);
     build_frames();
     conns = calloc(total_conns, sizeof(conn_t));
     epfd = epoll_create1(0);
     if (connect_all(&addr, now() + 60) < 0) return 1;
     if (mode == IDLE) return hold_idle();
     if (mode == PUSH || mode == FANOUT) next_round();
-    if (mode == RATE) {
+    if (mode >= RATE) {
         char start[32];
         snprintf(start, sizeof(start), "rate:%d", depth);
         send_text(&conns[nconns], start);
