@@ -190,3 +190,19 @@ def _publish_when_back(srv, app, message):
                 await asyncio.sleep(0.02)
         raise AssertionError("Redis did not come back")
     return srv.call(attempt())
+
+
+def test_a_redis_that_lost_its_data_restarts_the_sequences_and_delivery_goes_on(redis_url):
+    import redis
+    subscriber_app, publisher_app = make_app(redis_url, history=10), make_app(redis_url)
+    with live_server(subscriber_app) as s, live_server(publisher_app) as p, \
+            connect(ws_url(s, "channels=r")) as client:
+        assert client.recv(timeout=5) == "subscribed"
+        seqs = [p.call(publisher_app.channels.publish("r", {"i": i})) for i in range(3)]
+        assert [orjson.loads(client.recv(timeout=5))["i"] for _ in range(3)] == [0, 1, 2]
+        flush = redis.Redis.from_url(redis_url)
+        flush.flushall()                            # as a Redis restarted without its data
+        flush.close()
+        seqs.append(p.call(publisher_app.channels.publish("r", {"i": "after"})))
+        assert orjson.loads(client.recv(timeout=5)) == {"i": "after"}
+    assert seqs == [1, 2, 3, 1]
