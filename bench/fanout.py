@@ -34,7 +34,6 @@ Usage: python bench/fanout.py [--cases ws-1000,ws-10000,ws-1000-rate,ws-1000-rat
 from __future__ import annotations
 
 import argparse
-import signal
 import statistics
 import sys
 import tempfile
@@ -45,13 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.install import prepare_peers  # noqa: E402
 from bench.peers import Server  # noqa: E402
 from bench.servers import (  # noqa: E402
-    RunError, free_port, placeholder_values, raise_nofile, running_server, wait_for_port,
+    RunError, free_port, placeholder_values, running_server, wait_for_port,
 )
 from bench.ws_load import (  # noqa: E402
-    FD_MARGIN, Run, build_client, client_argv, format_table, report, run_client,
+    FD_MARGIN, Run, client_argv, common_options, format_table, parse_common, prepare, report,
+    run_client,
 )
 
 
@@ -159,28 +158,11 @@ def _percent(value: float | None) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default=",".join(CASES))
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=8.0)
-    parser.add_argument("--warmup", type=float, default=2.0)
+    parser = common_options(__doc__.splitlines()[0], ",".join(CASES), ",".join(PEERS),
+                            "1 round, 1 s warm-up, 2 s runs, cases ws-1000 and sse-1000-rate")
     parser.add_argument("--burst", type=int, default=1)
     parser.add_argument("--rate", type=int, default=1000)
-    parser.add_argument("--peers", default=",".join(PEERS))
-    parser.add_argument("--install", action="store_true")
-    parser.add_argument("--quick", action="store_true",
-                        help="1 round, 1 s warm-up, 2 s runs, cases ws-1000 and sse-1000-rate")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--server-cpu", type=int, default=0)
-    parser.add_argument("--load-cpu", type=int, default=1)
-    parser.add_argument("--start-timeout", type=float, default=30.0)
-    opts = parser.parse_args(argv)
-    given = set(argv if argv is not None else sys.argv[1:])
-    if opts.quick:
-        for name, value in (("rounds", 1), ("warmup", 1.0), ("duration", 2.0),
-                            ("cases", "ws-1000,sse-1000-rate")):
-            if f"--{name}" not in given:
-                setattr(opts, name, value)
+    opts = parse_common(parser, argv, {"cases": "ws-1000,sse-1000-rate"})
     opts.cases = [c for c in opts.cases.split(",") if c]
     opts.peer_names = [p for p in opts.peers.split(",") if p]
     if any(c not in CASES for c in opts.cases) or any(p not in PEERS for p in opts.peer_names):
@@ -190,13 +172,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(130))
-    build_client()
-    servers, setups = prepare_peers([FASTCORE, *[PEERS[p] for p in opts.peer_names]],
-                                    opts.install)
-    *_, note = raise_nofile(max(CASES[c].subscribers for c in opts.cases) + FD_MARGIN)
-    if note:
-        print(f"warning: {note}", file=sys.stderr)
+    servers, setups = prepare([FASTCORE, *[PEERS[p] for p in opts.peer_names]], opts.install,
+                              max(CASES[c].subscribers for c in opts.cases))
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="fastcore-fanout-") as tmp:
         for name in opts.cases:

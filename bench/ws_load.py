@@ -133,7 +133,7 @@ def measure_traffic(run: Run, opts, proc: subprocess.Popen, port: int) -> None:
                                       opts.warmup, opts.duration, proc.pid))
 
 
-def _hold(opts, port: int, conns: int, proc: subprocess.Popen, then=None) -> dict:
+def _hold(opts, port: int, conns: int, then=None) -> dict:
     """Open ``conns`` idle WebSockets, call ``then()`` while they are open, close them."""
     client = subprocess.Popen(client_argv(opts, "idle", "/echo", port, conns, 0, 0, 0),
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -157,7 +157,7 @@ def _hold(opts, port: int, conns: int, proc: subprocess.Popen, then=None) -> dic
 
 def measure_idle(run: Run, opts, proc: subprocess.Popen, port: int) -> None:
     """RSS added by ``opts.idle`` idle WebSockets, per connection."""
-    _hold(opts, port, WARM_IDLE, proc)
+    _hold(opts, port, WARM_IDLE)
     time.sleep(IDLE_SETTLE_S)
     before = rss_kib(proc.pid)
 
@@ -165,7 +165,7 @@ def measure_idle(run: Run, opts, proc: subprocess.Popen, port: int) -> None:
         time.sleep(IDLE_SETTLE_S)
         return {"rss_after_kib": rss_kib(proc.pid)}
 
-    detail = _hold(opts, port, opts.idle, proc, read_after)
+    detail = _hold(opts, port, opts.idle, read_after)
     detail["rss_before_kib"] = before
     run.detail = detail
     if detail["closed_by_server"]:
@@ -238,30 +238,56 @@ def format_table(rows: list[list[str]]) -> str:
                      for row in rows)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default=",".join(CASES))
+def common_options(description: str, cases: str, peers: str,
+                   quick: str) -> argparse.ArgumentParser:
+    """The options ws_load.py and fanout.py share; each adds its own."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--cases", default=cases)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--depth", type=int, default=1)
-    parser.add_argument("--push-clients", type=int, default=1000)
-    parser.add_argument("--idle", type=int, default=10000)
-    parser.add_argument("--peers", default="socketify,uvicorn,node-ws")
+    parser.add_argument("--peers", default=peers)
     parser.add_argument("--install", action="store_true")
-    parser.add_argument("--quick", action="store_true",
-                        help="1 round, 1 s warm-up, 2 s runs, 1,000 idle connections")
+    parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--load-cpu", type=int, default=1)
     parser.add_argument("--start-timeout", type=float, default=30.0)
+    return parser
+
+
+def parse_common(parser: argparse.ArgumentParser, argv: list[str] | None,
+                 quick: dict) -> argparse.Namespace:
+    """Parse; with --quick, ``quick``'s values for the options not given."""
     opts = parser.parse_args(argv)
     given = set(argv if argv is not None else sys.argv[1:])
     if opts.quick:
-        for name, value in (("rounds", 1), ("warmup", 1.0), ("duration", 2.0), ("idle", 1000)):
+        for name, value in {"rounds": 1, "warmup": 1.0, "duration": 2.0, **quick}.items():
             if f"--{name}" not in given:
                 setattr(opts, name, value)
+    return opts
+
+
+def prepare(servers: list[Server], install: bool, connections: int) -> tuple[list, dict]:
+    """SIGTERM ends the script, the load generator is built, the peers made
+    ready (see ``prepare_peers``), the open-files limit raised for ``connections``."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(130))
+    build_client()
+    ready, setups = prepare_peers(servers, install)
+    *_, note = raise_nofile(connections + FD_MARGIN)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
+    return ready, setups
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = common_options(__doc__.splitlines()[0], ",".join(CASES), "socketify,uvicorn,node-ws",
+                            "1 round, 1 s warm-up, 2 s runs, 1,000 idle connections")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--depth", type=int, default=1)
+    parser.add_argument("--push-clients", type=int, default=1000)
+    parser.add_argument("--idle", type=int, default=10000)
+    opts = parse_common(parser, argv, {"idle": 1000})
     opts.cases = [c for c in opts.cases.split(",") if c]
     unknown = [c for c in opts.cases if c not in CASES]
     peers = [p for p in opts.peers.split(",") if p]
@@ -273,13 +299,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(130))
-    build_client()
-    servers, setups = prepare_peers([WS_FASTCORE, *[WS_PEERS[p] for p in opts.peer_names]],
-                                    opts.install)
-    *_, note = raise_nofile(max(opts.idle, opts.push_clients) + FD_MARGIN)
-    if note:
-        print(f"warning: {note}", file=sys.stderr)
+    servers, setups = prepare([WS_FASTCORE, *[WS_PEERS[p] for p in opts.peer_names]],
+                              opts.install, max(opts.idle, opts.push_clients))
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="fastcore-ws-load-") as tmp:
         for case in opts.cases:

@@ -210,12 +210,12 @@ class RedisBackend:
                 raise
             except (RedisError, OSError) as exc:
                 if self._connected.is_set():
+                    # It was up: the backoff starts again from the first delay.
                     _log.warning("channels: lost Redis at %s: %s", self._url, exc)
+                    delay = BACKOFF_FIRST
                 self._connected.clear()
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
-            if self._connected.is_set():
-                delay = BACKOFF_FIRST
 
     async def _connect_and_listen(self) -> None:
         pubsub = self._listen_client.pubsub()
