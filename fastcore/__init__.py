@@ -1,13 +1,13 @@
 """fastcore: Fastify's design for Python, with the hot path compiled in Cython."""
 from . import errors
-from ._sse import ServerSentEvent
+from ._sse import ServerSentEvent, sse_chunk
 from ._version import __version__
 from .boot import plugin
 from .errors import FastcoreError, HTTPError
 
-__all__ = ["App", "Context", "FastcoreError", "HTTPError", "ServerSentEvent",
+__all__ = ["App", "Context", "EventSink", "FastcoreError", "HTTPError", "ServerSentEvent",
            "WebSocketClosed", "compile_serializer", "compile_validator", "errors", "plugin",
-           "websocket_frame", "__version__"]
+           "sse_chunk", "websocket_frame", "__version__"]
 
 
 def __getattr__(name):
@@ -28,6 +28,9 @@ def __getattr__(name):
     if name == "websocket_frame":
         from ._websocket import websocket_frame
         return websocket_frame
+    if name == "EventSink":
+        from ._event_sink import EventSink
+        return EventSink
     if name == "compile_validator":
         from .validation import compile_validator
         return compile_validator

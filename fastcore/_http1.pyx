@@ -207,7 +207,8 @@ cdef class HttpProtocol(Lifecycle):
     def eof_received(self):
         # The client closed its sending side. Like Node, that aborts what is in
         # flight (on_request_abort, request.is_aborted); unlike Node the answers
-        # are still written, for clients that only half-closed. Then close.
+        # are still written, for clients that only half-closed (not an event
+        # stream's). Then close.
         cdef Request req
         self.no_more = True
         if self.current is not None or self.queue:
@@ -215,7 +216,9 @@ cdef class HttpProtocol(Lifecycle):
                 self._aborted(self.current)
             for req in self.queue or ():
                 self._aborted(req)
-            return True
+            # An event stream never ends on its own: its half-closed client
+            # would hold it open until the next write failed.
+            return not self.stream_endless
         return False
 
     def pause_writing(self):

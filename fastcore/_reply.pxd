@@ -187,6 +187,8 @@ cdef class Connection:
     cdef int _write(self, Reply reply, object body, bytes ctype) except -1
     cdef bint _keep(self, Request req)
     cdef int _stream(self, Reply reply, object source, bytes ctype) except -1
+    cdef int _abort_stream(self) except -1
+    cdef int _end_stream(self, Request req, Reply reply, bint keep, bint cut) except -1
     cdef int _out(self, object data) except -1
     cdef int _flush(self) except -1
     cdef int _close(self) except -1

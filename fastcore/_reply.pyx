@@ -643,7 +643,9 @@ cdef class Reply:
         """Stream ``source``, an async iterable of events, as Server-Sent Events
         (SPEC §11): 200, ``text/event-stream``, chunked, a ``: ping`` comment
         after ``heartbeat`` seconds without an event, ``retry`` (seconds) sent
-        first. Items are ``ServerSentEvent``s or plain data."""
+        first. Items are ``ServerSentEvent``s or plain data. A push source
+        (an object with ``start_events(sink)``) writes events to the
+        ``EventSink`` it is given instead of being pulled."""
         stream = EventStream(source, heartbeat, retry)
         self.type("text/event-stream; charset=utf-8")
         self.header("cache-control", "no-cache")
@@ -807,7 +809,11 @@ cdef class Connection:
         # An event stream only ends when its client or the app goes: close()
         # ends it instead of waiting for it (SPEC §11).
         self.stream_endless = type(source) is EventStream
-        self.stream_task = loop.create_task(self._pump(req, reply, source, keep))
+        if self.stream_endless and (<object>source).pushes:
+            from fastcore._event_sink import push_events    # (it cimports this module)
+            self.stream_task = loop.create_task(push_events(self, req, reply, source, keep))
+        else:
+            self.stream_task = loop.create_task(self._pump(req, reply, source, keep))
         return 0
 
     async def _pump(self, Request req, Reply reply, source, bint keep):
@@ -835,9 +841,7 @@ cdef class Connection:
             cut = True
         except BaseException:
             self.server.logger.exception("stream failed in %s %s", req.method, req.url)
-            if not self.closed:
-                self.transport.abort()
-            self.stream_task = None
+            self._abort_stream()
             return
         finally:
             aclose = getattr(source, "aclose", None)
@@ -846,23 +850,36 @@ cdef class Connection:
                     await aclose()
                 except BaseException:
                     pass
+        self._end_stream(req, reply, keep, cut)
+
+    cdef int _abort_stream(self) except -1:
+        # The stream's source failed: the client cannot tell it from an end.
+        if not self.closed:
+            self.transport.abort()
+        self.stream_task = None
+        return 0
+
+    cdef int _end_stream(self, Request req, Reply reply, bint keep, bint cut) except -1:
+        # The stream is over: its last chunk, then the next request (``cut``:
+        # ended by the client going away or by close(), not by its source).
         self.stream_task = None
         self.stream_endless = False
         if self.closed:
-            return
+            return 0
         req._answered = True
         if cut and (self.paused_writing or self.transport.get_write_buffer_size()):
             # Ended by close() while the client is not taking what was sent: a
             # graceful close would wait for it forever.
             self.closed = True
             self.transport.abort()
-            return
+            return 0
         self.transport.write(b"0\r\n\r\n")
         self._responded(req, reply)
         self._finish(req, keep)
         self._flush()
         if cut and self.transport.get_write_buffer_size():
             self.transport.abort()      # the last chunk did not leave either
+        return 0
 
     cdef int _out(self, object data) except -1:
         # HOT PATH: every response goes through here.

@@ -25,6 +25,11 @@ no spurious interruption). ``aclose()`` cancels that pending step (throws
 CancelledError into it) and closes the source: the writer calls it when the
 client goes away or the app closes.
 
+A source may instead push its events: an object with ``start_events(sink)``
+gets an ``EventSink`` once the response head is out and writes to it when
+it has events (``fastcore._event_sink``); ``sse_chunk`` makes the chunk it
+writes, once for any number of streams.
+
 A leaf module: it imports nothing of fastcore, so the compiled modules may
 use it.
 """
@@ -32,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, AsyncIterable
+from typing import Any
 
 import orjson
 
@@ -114,33 +119,54 @@ def encode_event(item: Any) -> bytes:
     return (_data_lines(_data_text(item)) + "\n").encode("utf-8")
 
 
-class EventStream:
-    """The async iterator of event bytes that ``reply.sse`` streams."""
+def sse_chunk(events: bytes) -> bytes:
+    """The chunk of chunked transfer coding (RFC 9112 §7.1) that carries
+    ``events``, encoded events joined: what ``EventSink.write_chunk`` takes.
+    Made once, the same bytes object may go to every stream."""
+    if not events:
+        raise ValueError("an empty chunk would end the stream")
+    return b"%x\r\n%b\r\n" % (len(events), events)
 
-    def __init__(self, source: AsyncIterable, heartbeat: float | None = 15.0,
+
+class EventStream:
+    """What ``reply.sse`` sends: the async iterator of its source's event
+    bytes, or, for a push source (``pushes``), the source and the stream's
+    options for the writer (``fastcore._event_sink``)."""
+
+    def __init__(self, source: Any, heartbeat: float | None = 15.0,
                  retry: float | None = None) -> None:
-        if not hasattr(source, "__aiter__"):
-            raise TypeError("reply.sse() takes an async iterable of events, got %r"
-                            % (type(source).__name__,))
+        self.pushes = callable(getattr(source, "start_events", None))
+        if not (self.pushes or hasattr(source, "__aiter__")):
+            raise TypeError("reply.sse() takes an async iterable of events or an object "
+                            "with start_events(sink), got %r" % (type(source).__name__,))
         if heartbeat is not None and (isinstance(heartbeat, bool)
                                       or not isinstance(heartbeat, (int, float))
                                       or not heartbeat >= 0):
             raise ValueError("heartbeat is a number of seconds >= 0 or None, got %r"
                              % (heartbeat,))
-        self._items = source.__aiter__()
+        self.source = source
+        self._items = None if self.pushes else source.__aiter__()
         self._heartbeat = heartbeat or None
         self._first = None if retry is None else b"retry: %d\n\n" % _retry_ms(retry)
         self._step: Any = None                  # the source's pending __anext__, half run
         self._blocked: asyncio.Future | None = None   # the future it waits on
         self._done = False
 
+    @property
+    def heartbeat(self) -> float | None:
+        return self._heartbeat
+
+    def take_first(self) -> bytes | None:
+        """The ``retry:`` line to send before any event, once."""
+        first, self._first = self._first, None
+        return first
+
     def __aiter__(self) -> EventStream:
         return self
 
     async def __anext__(self) -> bytes:
         if self._first is not None:
-            first, self._first = self._first, None
-            return first
+            return self.take_first()
         while not self._done:
             if self._blocked is None or self._blocked.done():
                 item = self._advance()

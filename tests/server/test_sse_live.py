@@ -7,6 +7,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 import fastcore
 from tests.conftest import get, live_server
 
@@ -28,7 +30,7 @@ def make_app(state):
             finally:
                 state["order"].append("source closed")
                 state["closed"].set()
-        return reply.sse(events(), heartbeat=0.05)
+        return reply.sse(events(), heartbeat=0.05 if request.query.get("beat") else None)
 
     @app.get("/flood")
     async def flood(request, reply):
@@ -72,7 +74,7 @@ def open_stream(srv, path, rcvbuf=None):
 def test_heartbeats_arrive_while_the_source_is_quiet():
     state = new_state()
     with live_server(make_app(state)) as srv:
-        sock = open_stream(srv, "/quiet")
+        sock = open_stream(srv, "/quiet?beat=1")
         got = read_until(sock, b": ping\n\n", count=2)
         head, _, body = got.partition(b"\r\n\r\n")
         assert b"content-type: text/event-stream; charset=utf-8" in head
@@ -82,10 +84,12 @@ def test_heartbeats_arrive_while_the_source_is_quiet():
         assert state["closed"].wait(5)
 
 
-def test_client_that_leaves_ends_the_stream_source_and_runs_on_request_abort():
+@pytest.mark.parametrize("path", ["/quiet?beat=1", "/quiet"], ids=["heartbeats", "silent"])
+def test_client_that_leaves_ends_the_stream_source_and_runs_on_request_abort(path):
+    # Silent: no write would fail, the client's FIN alone ends the stream.
     state = new_state()
     with live_server(make_app(state)) as srv:
-        sock = open_stream(srv, "/quiet")
+        sock = open_stream(srv, path)
         read_until(sock, b"data: hello")
         sock.close()
         assert state["closed"].wait(5), "the source was not closed"
