@@ -23,12 +23,13 @@ or the policy ended it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any, Iterable
 
 from fastcore.errors import FastcoreError
 
 from .message import Message, Serializers
-from .subscribers import BacklogPolicy, SseSubscriber, WsSubscriber
+from .subscribers import BacklogPolicy, SseSubscriber, Subscriber, WsSubscriber
 
 
 class Channels:
@@ -39,7 +40,7 @@ class Channels:
         self._policy = BacklogPolicy(max_backlog, slow_consumer)
         self._serializers = Serializers()
         self._subscribers: dict[str, dict[Any, None]] = {}   # channel -> ordered set
-        self._targets: dict[str, tuple] = {}    # channel -> its subscribers, as a tuple
+        self._targets: dict[str, tuple] = {}    # channel -> (WebSockets, SSE streams)
         self._ws: dict[Any, WsSubscriber] = {}
         self._dirty: list[WsSubscriber] = []
         self._batch: list[Message] = []       # delivered this iteration, in order
@@ -104,8 +105,7 @@ class Channels:
             if len(names) != 1:
                 raise ValueError("last_event_id resumes one channel; got %d" % len(names))
             since[names[0]] = _event_id(last_event_id)
-        subscriber = SseSubscriber(self._policy, self._sse_ended)
-        return _Stream(self, subscriber, names, since, last_value)
+        return _Stream(self, names, since, last_value)
 
     def subscribers(self, channel: str) -> int:
         """How many local subscribers ``channel`` has."""
@@ -154,39 +154,42 @@ class Channels:
             subscriber.flush()
 
     def _send_to(self, targets: tuple, messages: list[Message]) -> None:
-        if len(messages) == 1:
-            data = messages[0].frame
-        else:
-            data = b"".join([message.frame for message in messages])
-        for subscriber in targets:
-            subscriber.send_batch(data, messages)
+        websockets, streams = targets
+        if websockets:
+            data = WsSubscriber.join(messages)
+            for subscriber in websockets:
+                subscriber.send_batch(data, messages)
+        if streams:
+            data = SseSubscriber.join(messages)
+            for subscriber in streams:
+                subscriber.send_batch(data, messages)
 
     def _send_mixed(self, batch: list[Message], channels: set[str]) -> None:
         # Several channels this iteration: group subscribers by which of them
         # they are on, and join each group's messages once.
         groups: dict[frozenset, dict] = {}
         for channel in channels:
-            for subscriber in self._targets_of(channel):
+            for subscriber in itertools.chain(*self._targets_of(channel)):
                 key = frozenset(subscriber.channels & channels)
                 groups.setdefault(key, {})[subscriber] = None
         for key, members in groups.items():
-            self._send_to(tuple(members), [m for m in batch if m.channel in key])
+            self._send_to(_by_kind(members), [m for m in batch if m.channel in key])
 
     def _targets_of(self, channel: str) -> tuple:
-        # A tuple of the channel's subscribers, made again after a change: a
+        # The channel's subscribers as tuples, made again after a change: a
         # subscriber dropped during a walk (a policy, a closed connection) is
         # not removed from under it.
         targets = self._targets.get(channel)
         if targets is None:
-            members = self._subscribers.get(channel)
-            targets = self._targets[channel] = tuple(members) if members else ()
+            targets = self._targets[channel] = _by_kind(self._subscribers.get(channel, ()))
         return targets
 
-    def drop_slow(self, subscriber: WsSubscriber) -> None:
-        """A WebSocket past its backlog under ``disconnect``: close 1008."""
+    def drop_slow(self, subscriber: Subscriber) -> None:
+        """A subscriber past its backlog under ``disconnect``: the WebSocket
+        closes with 1008, the SSE stream ends."""
         self._forget(subscriber)
         subscriber.close()
-        asyncio.get_running_loop().create_task(subscriber.ws.close(1008, "slow consumer"))
+        subscriber.hang_up()
 
     async def _attach(self, subscriber: Any, channels: Iterable[str], since: dict,
                       last_value: bool) -> None:
@@ -280,6 +283,7 @@ class Channels:
 
     def _sse_ended(self, subscriber: SseSubscriber) -> None:
         self._forget(subscriber)
+        subscriber.close()
 
 
 class _Collector:
@@ -298,34 +302,31 @@ class _Collector:
 
 
 class _Stream:
-    """What ``events()`` returns: subscribes on first iteration, so that a
-    stream that is never sent subscribes to nothing."""
+    """What ``events()`` returns: a push source for ``reply.sse``. Each stream
+    it is sent on gets an ``SseSubscriber`` writing to the stream's sink; the
+    subscription ends with the stream."""
 
-    def __init__(self, hub: Channels, subscriber: SseSubscriber, channels: list[str],
-                 since: dict, last_value: bool) -> None:
+    def __init__(self, hub: Channels, channels: list[str], since: dict,
+                 last_value: bool) -> None:
         self._hub = hub
-        self._subscriber = subscriber
         self._channels = channels
         self._since = since
         self._last_value = last_value
-        self._started = False
 
-    def __aiter__(self) -> _Stream:
-        return self
+    async def start_events(self, sink: Any) -> None:
+        hub = self._hub
+        subscriber = SseSubscriber(sink, hub._policy, hub)
+        sink.on_close(lambda _: hub._sse_ended(subscriber))
+        await hub._attach(subscriber, self._channels, self._since, self._last_value)
+        subscriber.flush()        # what it catches up on leaves first
 
-    def __anext__(self) -> Any:
-        if not self._started:
-            return self._first()
-        return self._subscriber.__anext__()
 
-    async def _first(self) -> Any:
-        self._started = True
-        await self._hub._attach(self._subscriber, self._channels, self._since,
-                                self._last_value)
-        return await self._subscriber.__anext__()
-
-    async def aclose(self) -> None:
-        await self._subscriber.aclose()
+def _by_kind(members: Iterable) -> tuple:
+    """``members`` as (WebSockets and collectors, SSE streams)."""
+    websockets, streams = [], []
+    for member in members:
+        (streams if isinstance(member, SseSubscriber) else websockets).append(member)
+    return tuple(websockets), tuple(streams)
 
 
 def _channel_name(channel: Any) -> str:

@@ -21,14 +21,14 @@ import fastcore
 class Message:
     """One message of one channel: ``seq`` (1, 2, ... per channel) and ``payload``."""
 
-    __slots__ = ("channel", "seq", "payload", "_frame", "_event")
+    __slots__ = ("channel", "seq", "payload", "_frame", "_sse")
 
     def __init__(self, channel: str, seq: int, payload: bytes) -> None:
         self.channel = channel
         self.seq = seq
         self.payload = payload
         self._frame: bytes | None = None
-        self._event: fastcore.ServerSentEvent | None = None
+        self._sse: bytes | None = None
 
     @property
     def frame(self) -> bytes:
@@ -38,12 +38,12 @@ class Message:
         return self._frame
 
     @property
-    def event(self) -> fastcore.ServerSentEvent:
-        """The SSE event: ``id: <seq>`` and the payload as data."""
-        if self._event is None:
-            self._event = fastcore.ServerSentEvent(self.payload.decode("utf-8"),
-                                                   id=str(self.seq))
-        return self._event
+    def sse(self) -> bytes:
+        """The SSE event's bytes: ``id: <seq>`` and the payload as data."""
+        if self._sse is None:
+            self._sse = fastcore.ServerSentEvent(self.payload.decode("utf-8"),
+                                                 id=str(self.seq)).encode()
+        return self._sse
 
     def __repr__(self) -> str:
         return "Message(%r, %d, %r)" % (self.channel, self.seq, self.payload)

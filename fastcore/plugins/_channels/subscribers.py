@@ -4,8 +4,9 @@ How delivery works
 ------------------
 The hub holds a channel's messages until the end of the event-loop
 iteration, then gives each subscriber the batch: ``send_batch(data,
-messages)``, ``data`` being the messages' frames joined once for everyone (one
-frame alone is the very bytes object every subscriber gets). A WebSocket that
+messages)``, ``data`` being the messages' bytes joined once for every
+subscriber of a kind (``join``: one WebSocket frame alone is the very bytes
+object every WebSocket gets; SSE streams share one chunk). A WebSocket that
 keeps up writes ``data`` at once: a burst of N publishes costs each
 subscriber one system call, not N. Messages of its own (what ``subscribe``
 catches up on, a backlog) go through ``push`` and its queue, written by
@@ -18,10 +19,10 @@ the transport is paused) is slow: its queue becomes its backlog, bounded at
 waits for the transport to resume, then writes the backlog. Nothing a slow
 subscriber does delays the others: ``push`` never waits.
 
-An ``SseSubscriber`` is the async iterator ``Channels.events`` returns and
-``reply.sse`` streams. Its queue is bounded by the same policy; the SSE
-writer pulls from it only while the client reads, so a slow reader's
-messages stay in the queue, never in the transport's buffer.
+WebSockets (``WsSubscriber``) and SSE streams (``SseSubscriber``) work the
+same way; they differ in what a message's bytes are (a text frame; an
+``id:``/``data:`` event inside a chunk of the chunked response) and in what
+they write to (``ws.write_frame``; the stream's ``EventSink.write_chunk``).
 
 Policies past ``max_backlog``: ``conflate`` keeps the newest message of each
 channel (the newest price wins), ``drop_oldest`` drops the oldest,
@@ -33,6 +34,8 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from typing import Any, Callable
+
+from fastcore import sse_chunk
 
 from .message import Message
 
@@ -91,14 +94,14 @@ def skip_caught_up(floor: dict[str, int], messages: list[Message]) -> list[Messa
     return kept
 
 
-class WsSubscriber:
-    """One WebSocket's subscriptions (see the module doc)."""
+class Subscriber:
+    """One connection's subscriptions (see the module doc): a WebSocket's
+    (``WsSubscriber``) or an SSE stream's (``SseSubscriber``)."""
 
-    __slots__ = ("ws", "channels", "queue", "policy", "slow", "scheduled", "done", "floor",
-                 "_hub", "_task")
+    __slots__ = ("channels", "queue", "policy", "slow", "scheduled", "done", "floor",
+                 "_hub", "_task", "_write")
 
-    def __init__(self, ws: Any, policy: BacklogPolicy, hub: Any) -> None:
-        self.ws = ws
+    def __init__(self, policy: BacklogPolicy, hub: Any, write: Callable[[bytes], bool]) -> None:
         self.channels: set[str] = set()
         self.queue: deque | None = None  # made when a message has to wait (an empty
         self.policy = policy               # deque is 600 bytes: thousands of these)
@@ -108,12 +111,31 @@ class WsSubscriber:
         self.floor: dict[str, int] | None = None   # channel -> last seq caught up on
         self._hub = hub
         self._task: asyncio.Task | None = None
+        self._write = write          # write(join(...)): whether the transport takes more
 
+    # what each kind of connection does
+    @staticmethod
+    def join(messages: Any) -> bytes:
+        """The bytes of ``messages`` for this kind of connection, in one write."""
+        raise NotImplementedError
+
+    async def wait_writable(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:
+        raise NotImplementedError
+
+    def hang_up(self) -> None:
+        """Past the backlog under ``disconnect``: end the connection."""
+        raise NotImplementedError
+
+    # the same for both
     def send_batch(self, data: bytes, messages: list[Message]) -> None:
-        """A channel's messages of this iteration, ``data`` their frames joined."""
+        """A channel's messages of this iteration, ``data`` their ``join``."""
         if self.floor:
             messages = skip_caught_up(self.floor, messages)
-        elif not (self.queue or self.slow or self.done) and self.ws.write_frame(data):
+        elif not (self.queue or self.slow or self.done) and self._write(data):
             return
         for message in messages:
             self.push(message)
@@ -138,21 +160,17 @@ class WsSubscriber:
         queue = self.queue
         if not queue or self.slow:
             return
-        if len(queue) == 1:
-            data = queue[0].frame
-        else:
-            data = b"".join([message.frame for message in queue])
-        if self.ws.write_frame(data):
+        if self._write(self.join(queue)):
             self.queue = None
-        elif not self.ws.closed:
+        elif not self.closed:
             self.slow = True
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
             while self.slow:
-                await self.ws.wait_writable()
-                if self.ws.closed:
+                await self.wait_writable()
+                if self.closed:
                     return
                 self.slow = False
                 self.flush()
@@ -166,67 +184,54 @@ class WsSubscriber:
             self._task.cancel()
 
 
-class SseSubscriber:
-    """The async iterator of one SSE stream's events (see the module doc)."""
+class WsSubscriber(Subscriber):
+    """A WebSocket's subscriptions: messages as text frames."""
 
-    def __init__(self, policy: BacklogPolicy, on_end: Callable[[SseSubscriber], None]) -> None:
-        self.channels: set[str] = set()
-        self.queue: deque = deque()
-        self.policy = policy
-        self.floor: dict[str, int] = {}
-        self.ended = False
-        self._waiter: asyncio.Future | None = None
-        self._on_end = on_end
+    __slots__ = ("ws",)
 
-    def send_batch(self, data: bytes, messages: list[Message]) -> None:
-        if self.floor:
-            messages = skip_caught_up(self.floor, messages)
-        for message in messages:
-            self.push(message)
+    def __init__(self, ws: Any, policy: BacklogPolicy, hub: Any) -> None:
+        super().__init__(policy, hub, ws.write_frame)
+        self.ws = ws
 
-    def push(self, message: Message) -> None:
-        if self.ended:
-            return
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():         # (a stream that closed cancelled it)
-                waiter.set_result(message.event)
-                return
-        try:
-            self.policy.add(self.queue, message)
-        except Overflow:
-            self.end()
+    @staticmethod
+    def join(messages: Any) -> bytes:
+        if len(messages) == 1:
+            return messages[0].frame           # the bytes every subscriber gets
+        return b"".join([message.frame for message in messages])
 
-    def end(self, closing: bool = False) -> None:
-        """No more events: the stream ends (at once: what is queued is dropped).
-        ``closing``: the stream is being closed, nobody reads the end any more."""
-        if not self.ended:
-            self.ended = True
-            self.queue.clear()
-            waiter, self._waiter = self._waiter, None
-            if waiter is not None and not waiter.done():
-                if closing:
-                    waiter.cancel()
-                else:
-                    waiter.set_exception(StopAsyncIteration())
-            self._on_end(self)
+    async def wait_writable(self) -> None:
+        await self.ws.wait_writable()
 
-    def __aiter__(self) -> SseSubscriber:
-        return self
+    @property
+    def closed(self) -> bool:
+        return self.ws.closed
 
-    def __anext__(self) -> asyncio.Future:
-        # A future, not a coroutine: done at once when an event is queued, else
-        # ``push`` sets the event on it. The SSE writer steps it in its own task.
-        future = asyncio.get_running_loop().create_future()
-        if self.queue:
-            future.set_result(self.queue.popleft().event)
-        elif self.ended:
-            future.set_exception(StopAsyncIteration())
-        else:
-            self._waiter = future
-        return future
+    def hang_up(self) -> None:
+        asyncio.get_running_loop().create_task(self.ws.close(1008, "slow consumer"))
 
-    async def aclose(self) -> None:
-        """The stream is over (the client went away, or the app closes)."""
-        self.end(closing=True)
+
+class SseSubscriber(Subscriber):
+    """An SSE stream's subscriptions: messages as events, written to the
+    stream's ``EventSink`` (``reply.sse`` of what ``events()`` returns)."""
+
+    __slots__ = ("sink",)
+
+    def __init__(self, sink: Any, policy: BacklogPolicy, hub: Any) -> None:
+        super().__init__(policy, hub, sink.write_chunk)
+        self.sink = sink
+
+    @staticmethod
+    def join(messages: Any) -> bytes:
+        if len(messages) == 1:
+            return sse_chunk(messages[0].sse)
+        return sse_chunk(b"".join([message.sse for message in messages]))
+
+    async def wait_writable(self) -> None:
+        await self.sink.wait_writable()
+
+    @property
+    def closed(self) -> bool:
+        return self.sink.closed
+
+    def hang_up(self) -> None:
+        self.sink.end()
