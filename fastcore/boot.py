@@ -41,15 +41,30 @@ class Plugin:
     """A plugin function marked by :func:`plugin` (name, dependencies, no own context)."""
 
     def __init__(self, fn: Callable, name: str | None, dependencies: Iterable[str],
-                 encapsulate: bool) -> None:
+                 encapsulate: bool, options: Callable[[dict], dict] | None = None) -> None:
         if not callable(fn):
             raise TypeError("A plugin must be a function taking (app, opts), got %r" % (fn,))
+        if options is not None and not callable(options):
+            raise TypeError("options= takes a function (opts) -> opts, got %r" % (options,))
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.name = name if name is not None else plugin_name(fn)
         self.dependencies = (dependencies,) if isinstance(dependencies, str) \
             else tuple(dependencies or ())
         self.encapsulate = encapsulate
+        self.check_options = options
+
+    def validate(self, opts: dict) -> dict:
+        """The options ``register`` was given, checked by the plugin's
+        ``options`` function: what it returns is what the plugin gets; a
+        ``TypeError``/``ValueError`` it raises is ``FC_ERR_INVALID_OPTION``."""
+        if self.check_options is None:
+            return opts
+        try:
+            checked = self.check_options(dict(opts))
+        except (TypeError, ValueError) as exc:
+            raise errors.InvalidOptionError("%s: %s" % (self.name, exc)) from exc
+        return opts if checked is None else checked
 
     def __call__(self, app: Any, opts: dict) -> Any:
         return self.fn(app, opts)
@@ -59,18 +74,22 @@ class Plugin:
 
 
 def plugin(fn: Callable | None = None, *, name: str | None = None,
-           dependencies: Iterable[str] = (), encapsulate: bool = False):
+           dependencies: Iterable[str] = (), encapsulate: bool = False,
+           options: Callable[[dict], dict] | None = None):
     """Mark ``fn`` as a plugin that adds to the context it is registered in.
 
     Its decorations, hooks and routes land in the registering context (no
     child context is created) unless ``encapsulate=True``. ``name`` is what
     other plugins list in ``dependencies``; each dependency must have been
-    loaded before this plugin boots. Usable as ``@plugin``,
+    loaded before this plugin boots. ``options(opts) -> opts`` checks the
+    options at ``register`` (raising ``TypeError`` or ``ValueError``, which
+    ``register`` raises as ``FC_ERR_INVALID_OPTION`` naming the plugin); the
+    plugin gets what it returns. Usable as ``@plugin``,
     ``@plugin(name="db")`` or ``plugin(fn, name="db")``.
     """
     if fn is None:
-        return lambda f: Plugin(f, name, dependencies, encapsulate)
-    return Plugin(fn, name, dependencies, encapsulate)
+        return lambda f: Plugin(f, name, dependencies, encapsulate, options)
+    return Plugin(fn, name, dependencies, encapsulate, options)
 
 
 def plugin_name(fn: Any) -> str:

@@ -295,6 +295,8 @@ class Context:
         if not callable(plugin):
             raise TypeError("A plugin must be a function taking (app, opts), got %r" % (plugin,))
         prefix = normalize_prefix(prefix)
+        if isinstance(plugin, boot.Plugin):
+            opts = plugin.validate(opts)
         if prefix:
             opts["prefix"] = prefix
         node = boot.PluginNode(plugin, opts, prefix, self)

@@ -108,7 +108,7 @@ def _define(code: str, status: int, message: str, doc: str,
 # --- options and instance ----------------------------------------------------
 InvalidOptionError = _define(
     "FC_ERR_INVALID_OPTION", 500, "Invalid option",
-    "An App option has a wrong type or value.")
+    "An App option, or a plugin's option at register, has a wrong type or value.")
 InstanceAlreadyStartedError = _define(
     "FC_ERR_INSTANCE_ALREADY_STARTED", 500,
     "Fastcore instance is already started",

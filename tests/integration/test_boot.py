@@ -443,3 +443,20 @@ def test_ready_awaited_from_a_plugin_fails_instead_of_waiting_for_itself():
     with pytest.raises(errors.PluginBootError) as info:
         asyncio.run(asyncio.wait_for(app.ready(), 5))
     assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_a_plugins_options_function_checks_them_at_register():
+    def check(opts):
+        if not isinstance(opts.get("size", 1), int):
+            raise TypeError("size is an int, got %r" % (opts["size"],))
+        return {"size": 1, **opts}
+
+    seen = []
+    sized = fastcore.plugin(lambda app, opts: seen.append(opts), name="sized", options=check)
+    app = fastcore.App()
+    with pytest.raises(fastcore.errors.InvalidOptionError, match="^sized: size is an int"):
+        app.register(sized, size="big")
+    app.register(sized)                       # the defaults it returned reach the plugin
+    app.register(sized, size=2)
+    asyncio.run(app.ready())
+    assert seen == [{"size": 1}, {"size": 2}]

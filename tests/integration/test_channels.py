@@ -155,13 +155,12 @@ def test_concurrent_publishers_share_one_order_per_channel():
     ({"slow_consumer": "ignore"}, "slow_consumer"),
     ({"colour": "red"}, "unknown option"),
 ])
-def test_bad_options_fail_the_boot(options, message):
+def test_bad_options_are_refused_at_register(options, message):
     app = fastcore.App()
-    app.register(channels, **options)
-    with pytest.raises(fastcore.errors.FastcoreError) as info:
-        run(app.ready())
-    assert info.value.code == "FC_ERR_PLUGIN_BOOT"
-    assert message in str(info.value.__cause__)
+    with pytest.raises(fastcore.errors.InvalidOptionError) as info:
+        app.register(channels, **options)
+    assert info.value.code == "FC_ERR_INVALID_OPTION"
+    assert str(info.value).startswith("channels: ") and message in str(info.value)
 
 
 def test_a_subscriber_catching_up_gets_a_message_still_being_flushed_once():

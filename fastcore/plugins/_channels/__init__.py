@@ -23,19 +23,19 @@ DEFAULTS = {"backend": "memory", "history": 0, "max_backlog": 256,
 def _check(opts: dict) -> dict:
     unknown = set(opts) - set(DEFAULTS)
     if unknown:
-        raise TypeError("channels: unknown option(s) %s" % ", ".join(sorted(unknown)))
+        raise TypeError("unknown option(s) %s" % ", ".join(sorted(unknown)))
     options = {**DEFAULTS, **opts}
     backend = options["backend"]
     if not isinstance(backend, str) or not (backend == "memory" or backend.startswith(
             ("redis://", "rediss://", "unix://"))):
-        raise ValueError("channels: backend is \"memory\" or a redis:// URL, got %r"
+        raise ValueError("backend is \"memory\" or a redis:// URL, got %r"
                          % (backend,))
     for name, least in (("history", 0), ("max_backlog", 1)):
         value = options[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise ValueError("channels: %s is an int >= %d, got %r" % (name, least, value))
+            raise ValueError("%s is an int >= %d, got %r" % (name, least, value))
     if options["slow_consumer"] not in POLICIES:
-        raise ValueError("channels: slow_consumer is one of %s, got %r"
+        raise ValueError("slow_consumer is one of %s, got %r"
                          % (", ".join(POLICIES), options["slow_consumer"]))
     return options
 
@@ -47,10 +47,9 @@ def _backend(options: dict) -> Any:
     return RedisBackend(options["backend"], options["history"])
 
 
-@fastcore.plugin(name="channels")
-async def channels(app: Any, opts: dict) -> None:
+@fastcore.plugin(name="channels", options=_check)
+async def channels(app: Any, options: dict) -> None:
     """Decorates the app with ``channels`` (a ``Channels``); closed at ``on_close``."""
-    options = _check(opts)
     backend = _backend(options)
     hub = Channels(backend, max_backlog=options["max_backlog"],
                    slow_consumer=options["slow_consumer"])
