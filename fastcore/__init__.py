@@ -1,13 +1,13 @@
 """fastcore: Fastify's design for Python, with the hot path compiled in Cython."""
 from . import errors
-from ._sse import ServerSentEvent, sse_chunk
+from ._sse import EventStream, ServerSentEvent, sse_chunk
 from ._version import __version__
 from .boot import plugin
 from .errors import FastcoreError, HTTPError
 
-__all__ = ["App", "Context", "EventSink", "FastcoreError", "HTTPError", "ServerSentEvent",
-           "WebSocketClosed", "compile_serializer", "compile_validator", "errors", "plugin",
-           "sse_chunk", "websocket_frame", "__version__"]
+__all__ = ["App", "Context", "EventSink", "EventStream", "FastcoreError", "HTTPError",
+           "ServerSentEvent", "WebSocketClosed", "compile_serializer", "compile_validator",
+           "errors", "plugin", "sse_chunk", "websocket_frame", "__version__"]
 
 
 def __getattr__(name):

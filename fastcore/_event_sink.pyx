@@ -38,10 +38,11 @@ _PING_CHUNK = sse_chunk(PING)
 cdef class EventSink:
     """An open event stream's writing side (see the module doc)."""
 
-    def __cinit__(self, Connection proto, object ended):
+    def __cinit__(self, Connection proto, object ended, object encoder=None):
         self.proto = proto
         self._ended = ended
         self._callbacks = []
+        self._encoder = encoder
 
     cpdef bint write_chunk(self, bytes chunk):
         """Write ``chunk`` (from ``sse_chunk``); whether more may follow now."""
@@ -49,6 +50,8 @@ cdef class EventSink:
         cdef Connection proto = self.proto
         if self.closed or proto.closed:
             return False
+        if self._encoder is not None:
+            chunk = self._encoded(chunk)
         proto.transport.write(chunk)
         self._writes += 1
         return not proto.paused_writing
@@ -57,6 +60,11 @@ cdef class EventSink:
         """Write one event (a ``ServerSentEvent`` or plain data, as ``reply.sse``
         takes them); whether more may follow now."""
         return self.write_chunk(sse_chunk(encode_event(event)))
+
+    cdef bytes _encoded(self, bytes chunk):
+        # The chunk's data through the stream's encoder, in a chunk again.
+        data = self._encoder.encode(chunk[chunk.index(b"\r\n") + 2:-2])
+        return sse_chunk(data) if data else b""
 
     @property
     def writable(self):
@@ -117,7 +125,7 @@ cdef class EventSink:
 
 async def push_events(Connection proto, Request req, Reply reply, stream, bint keep):
     """The task of a push source's stream (see the module doc)."""
-    cdef EventSink sink = EventSink(proto, proto.server.loop.create_future())
+    cdef EventSink sink = EventSink(proto, proto.server.loop.create_future(), stream.encoder)
     cdef bint cut = False
     try:
         first = stream.take_first()
@@ -136,4 +144,6 @@ async def push_events(Connection proto, Request req, Reply reply, stream, bint k
         proto._abort_stream()
         return
     sink._over()
+    if sink._encoder is not None:
+        proto._write_last(sink._encoder)
     proto._end_stream(req, reply, keep and not cut, cut)

@@ -624,6 +624,8 @@ cdef class Lifecycle(Connection):
             reply.sent = False
             return self._error(req, reply, payload)
         if hasattr(payload, "__aiter__"):
+            if req.record.on_send is not None:
+                return self._emit(reply, payload, CT_OCTET)   # hooks may wrap the stream
             return self._stream(reply, payload, CT_OCTET)
         if req.record.pre_serialization is not None:
             req._hook_i = 0
@@ -685,6 +687,8 @@ cdef class Lifecycle(Connection):
         if type(payload) is str:
             payload = (<str>payload).encode("utf-8")
         elif payload is not None and type(payload) is not bytes:
+            if hasattr(payload, "__aiter__"):
+                return self._stream(reply, payload, req._send_ctype)
             payload = bytes(payload)
         return self._write(reply, payload, req._send_ctype)
 

@@ -188,6 +188,7 @@ cdef class Connection:
     cdef bint _keep(self, Request req)
     cdef int _stream(self, Reply reply, object source, bytes ctype) except -1
     cdef int _abort_stream(self) except -1
+    cdef int _write_last(self, object encoder) except -1
     cdef int _end_stream(self, Request req, Reply reply, bint keep, bint cut) except -1
     cdef int _out(self, object data) except -1
     cdef int _flush(self) except -1

@@ -829,6 +829,8 @@ cdef class Connection:
                 if self.stream_endless:
                     # Events already waiting leave in the same write.
                     chunk += (<object>source).take_ready()
+                    if (<object>source).encoder is not None:
+                        chunk = (<object>source).encoder.encode(chunk)
                 if not chunk:
                     continue
                 self.transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk))
@@ -850,7 +852,17 @@ cdef class Connection:
                     await aclose()
                 except BaseException:
                     pass
+        if self.stream_endless and (<object>source).encoder is not None:
+            self._write_last(source.encoder)
         self._end_stream(req, reply, keep, cut)
+
+    cdef int _write_last(self, object encoder) except -1:
+        # What a stream's encoder still holds, before the stream's last chunk.
+        if not self.closed:
+            tail = encoder.finish()
+            if tail:
+                self.transport.write(b"%x\r\n%b\r\n" % (len(tail), tail))
+        return 0
 
     cdef int _abort_stream(self) except -1:
         # The stream's source failed: the client cannot tell it from an end.

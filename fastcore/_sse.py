@@ -131,7 +131,12 @@ def sse_chunk(events: bytes) -> bytes:
 class EventStream:
     """What ``reply.sse`` sends: the async iterator of its source's event
     bytes, or, for a push source (``pushes``), the source and the stream's
-    options for the writer (``fastcore._event_sink``)."""
+    options for the writer (``fastcore._event_sink``).
+
+    ``encoder``: ``None``, or an object an ``on_send`` hook sets (a content
+    coding, say) with ``encode(data) -> bytes``, called on the data of each
+    chunk before it is written (an empty result writes nothing), and
+    ``finish() -> bytes``, written last when the stream ends."""
 
     def __init__(self, source: Any, heartbeat: float | None = 15.0,
                  retry: float | None = None) -> None:
@@ -145,6 +150,7 @@ class EventStream:
             raise ValueError("heartbeat is a number of seconds >= 0 or None, got %r"
                              % (heartbeat,))
         self.source = source
+        self.encoder: Any = None
         self._items = None if self.pushes else source.__aiter__()
         self._heartbeat = heartbeat or None
         self._first = None if retry is None else b"retry: %d\n\n" % _retry_ms(retry)

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
+
+import pytest
 
 import fastcore
 
@@ -89,3 +92,59 @@ def test_sse_refuses_what_is_neither_iterable_nor_a_push_source():
     app.get("/bad")(lambda request, reply: reply.sse([1, 2]))
     r = app.inject_sync("GET", "/bad")
     assert r.status_code == 500
+
+
+class Deflate:
+    """A stream encoder: each chunk deflated and flushed, the end finished."""
+
+    def __init__(self) -> None:
+        self.z = zlib.compressobj()
+
+    def encode(self, data: bytes) -> bytes:
+        return self.z.compress(data) + self.z.flush(zlib.Z_SYNC_FLUSH)
+
+    def finish(self) -> bytes:
+        return self.z.flush()
+
+
+def deflating(request, reply, payload):
+    if isinstance(payload, fastcore.EventStream):
+        payload.encoder = Deflate()
+        reply.header("content-encoding", "deflate")
+    return payload
+
+
+@pytest.mark.parametrize("path", ["/pulled", "/pushed"])
+def test_an_on_send_hook_sets_an_encoder_on_an_event_stream(path):
+    app = fastcore.App()
+
+    async def events():
+        for i in range(3):
+            yield fastcore.ServerSentEvent(i, id=str(i))
+
+    app.get("/pulled", on_send=deflating)(lambda request, reply: reply.sse(events()))
+    app.get("/pushed", on_send=deflating)(lambda request, reply: reply.sse(Countdown(2)))
+    r = app.inject_sync("GET", path)
+    assert r.headers["content-encoding"] == "deflate"
+    plain = zlib.decompress(r.body)          # complete: finish() was written last
+    expected = (b"id: 0\ndata: 0\n\nid: 1\ndata: 1\n\nid: 2\ndata: 2\n\n" if path == "/pulled"
+                else b"id: 2\ndata: 2\n\nid: 1\ndata: 1\n\ndata: liftoff\n\n")
+    assert plain == expected
+
+
+def test_on_send_sees_a_stream_and_may_wrap_it():
+    app = fastcore.App()
+
+    async def words():
+        yield "one "
+        yield b"two"
+
+    def shout(request, reply, payload):
+        async def louder():
+            async for chunk in payload:
+                yield (chunk.encode() if isinstance(chunk, str) else chunk).upper()
+        return louder()
+
+    app.get("/words", on_send=shout)(lambda request, reply: reply.send(words()))
+    r = app.inject_sync("GET", "/words")
+    assert (r.status_code, r.body) == (200, b"ONE TWO")
