@@ -127,6 +127,9 @@ class Request:
     @property
     def route_config(self) -> dict[str, Any] | None: ...
     @property
+    def body_limit(self) -> int:
+        """The most body bytes this request may carry (parser's, route's or server's limit)."""
+    @property
     def app(self) -> Any: ...
     @property
     def content_type(self) -> str | None: ...

@@ -501,6 +501,12 @@ cdef class Request:
         return self.record.config if self.record is not None else None
 
     @property
+    def body_limit(self):
+        """The most body bytes this request may carry: its content-type
+        parser's ``body_limit``, else its route's, else the server's."""
+        return self._body_limit
+
+    @property
     def app(self):
         return self.record.context if self.record is not None else None
 

@@ -242,3 +242,11 @@ def test_route_handler_timeout_must_be_seconds(value):
     app = fastcore.App()
     with pytest.raises(errors.InvalidRouteError, match="handler_timeout"):
         app.get("/x", lambda request, reply: "x", handler_timeout=value)
+
+
+def test_request_body_limit_is_the_limit_that_applies_to_it():
+    app = fastcore.App(body_limit=1000)
+    app.post("/default")(lambda request, reply: {"limit": request.body_limit})
+    app.post("/small", body_limit=10)(lambda request, reply: {"limit": request.body_limit})
+    assert app.inject_sync("POST", "/default", payload={}).json() == {"limit": 1000}
+    assert app.inject_sync("POST", "/small", payload={}).json() == {"limit": 10}
