@@ -48,15 +48,16 @@ USER_SCHEMA = {
 }
 
 
-def build_app(on_request_hooks: int = 0) -> fastcore.App:
-    """The workload app; ``on_request_hooks`` adds that many no-op root hooks."""
+def build_app(on_request_hooks: int = 0, config: dict | None = None) -> fastcore.App:
+    """The workload app; ``on_request_hooks`` adds that many no-op root hooks,
+    ``config`` is every route's config (what plugins read)."""
     app = fastcore.App(logger=False)
     for _ in range(on_request_hooks):
         app.add_hook("on_request", _noop_hook)
-    app.get("/json", hello)
-    app.get("/prices", prices, schema={"response": {200: PRICES_SCHEMA}})
-    app.post("/order", order, schema={"body": ORDER_SCHEMA})
-    app.get("/users/:id", user, schema=USER_SCHEMA)
+    app.get("/json", hello, config=config)
+    app.get("/prices", prices, schema={"response": {200: PRICES_SCHEMA}}, config=config)
+    app.post("/order", order, schema={"body": ORDER_SCHEMA}, config=config)
+    app.get("/users/:id", user, schema=USER_SCHEMA, config=config)
     return app
 
 

@@ -184,10 +184,11 @@ def servers_for(case: Case, servers: list[Server]) -> list[Server]:
 
 # --- servers ------------------------------------------------------------------
 
-def first_response(route: Route, port: int) -> dict:
+def first_response(route: Route, port: int, extra: list[str] = ()) -> dict:
     """One request before the load: the status, Content-Type and body it got."""
     conn = http.client.HTTPConnection(HOST, port, timeout=5)
     headers = {"Content-Type": route.content_type} if route.content_type else {}
+    headers.update(header.split(": ", 1) for header in extra)
     try:
         conn.request(route.method, route.path, body=route.body, headers=headers)
         resp = conn.getresponse()
@@ -307,6 +308,8 @@ def run_wrk(url: str, script: Path | None, seconds: int, case: Case, opts) -> Wr
     connections = case.connections
     argv = ["taskset", "-c", str(opts.wrk_cpu), "wrk", "-t1", f"-c{connections}",
             f"-d{seconds}s", "--latency"]
+    for header in opts.header:
+        argv += ["-H", header]
     if script is not None:
         argv += ["-s", str(script)]
     try:
@@ -464,7 +467,7 @@ def measure(server: Server, case: Case, rnd: int, script: Path | None,
     try:
         with running_server(server, values, opts.server_cpu, log) as proc:
             run.startup_s = wait_for_port(proc, port, log, opts.start_timeout)
-            run.first_response = first_response(route, port)
+            run.first_response = first_response(route, port, opts.header)
             if case.kind == "idle":
                 measure_idle(run, case, proc, port)
             else:
@@ -688,6 +691,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="smoke check: 1 round, 1 s warm-up, 2 s runs, route json")
     p.add_argument("--json", metavar="PATH", help="write the raw results here")
+    p.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                   help="send this header with every request (repeatable)")
+    p.add_argument("--jwt", action="store_true",
+                   help="send a bearer token the jwt variants accept "
+                        "(peers fastcore-jwt, fastify-jwt)")
     p.add_argument("--fastcore-cmd", metavar="CMD",
                    help="start the fastcore slot with this command instead "
                         "(placeholders {python} {root} {host} {port})")
@@ -705,7 +713,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if getattr(opts, name) is None:
             setattr(opts, name, fast if quick else normal)
     _check_options(p, opts)
+    if opts.jwt:
+        opts.header.append("Authorization: Bearer " + bench_token())
     return opts
+
+
+def bench_token() -> str:
+    """The HS256 token of the jwt variants' secret (bench/peers/workload.py)."""
+    import jwt
+    from bench.peers.workload import JWT_CLAIMS, JWT_SECRET
+    return jwt.encode(JWT_CLAIMS, JWT_SECRET, algorithm="HS256")
 
 
 def _check_options(parser: argparse.ArgumentParser, opts) -> None:
@@ -717,6 +734,9 @@ def _check_options(parser: argparse.ArgumentParser, opts) -> None:
     unknown += [p for p in _split(opts.peers) if p not in PEERS]
     if unknown or not _split(opts.routes):
         parser.error(f"unknown or missing route/peer: {', '.join(unknown) or '(none)'}")
+    bad = [h for h in opts.header if ": " not in h]
+    if bad:
+        parser.error(f"--header takes 'Name: value', got {bad[0]!r}")
     if opts.self_test and opts.fastcore_cmd:
         parser.error("--self-test and --fastcore-cmd are exclusive")
     allowed = os.sched_getaffinity(0)

@@ -30,8 +30,10 @@ workload's routes (the ceilings only serve ``json``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping
+
+from bench.peers.workload import JWT_SECRET
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,28 @@ PEERS: dict[str, Server] = {
               "--host", "{host}", "--port", "{port}"),
         packages=("fastcore-http",),
     ),
+    # Plugins' cost: the workload app with cors and rate_limit (memory)
+    # registered; with every GET route cached (memory store); with every route
+    # behind jwt.authenticate (HS256), and Fastify with @fastify/jwt doing the
+    # same (load those two with --jwt).
+    "fastcore-plugins": Server(
+        name="fastcore-plugins",
+        argv=("{python}", "-m", "fastcore", "run", "bench.app_plugins:app",
+              "--host", "{host}", "--port", "{port}"),
+        packages=("fastcore-http",),
+    ),
+    "fastcore-cache": Server(
+        name="fastcore-cache",
+        argv=("{python}", "-m", "fastcore", "run", "bench.app_cache:app",
+              "--host", "{host}", "--port", "{port}"),
+        packages=("fastcore-http",),
+    ),
+    "fastcore-jwt": Server(
+        name="fastcore-jwt",
+        argv=("{python}", "-m", "fastcore", "run", "bench.app_jwt:app",
+              "--host", "{host}", "--port", "{port}"),
+        packages=("fastcore-http", "PyJWT"),
+    ),
     "fastcore-ref": Server(
         name="fastcore-ref",
         argv=("{python}", "-m", "fastcore", "run", "bench.app:app",
@@ -220,3 +244,8 @@ WS_PEERS: dict[str, Server] = {
         version_commands={"node": ("node", "--version")},
     ),
 }
+
+# Fastify with @fastify/jwt: the fastify peer with JWT_SECRET set.
+PEERS["fastify-jwt"] = replace(
+    PEERS["fastify"], name="fastify-jwt", npm_packages=("fastify", "@fastify/jwt"),
+    env={**PEERS["fastify"].env, "JWT_SECRET": JWT_SECRET})

@@ -20,6 +20,11 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+# The HS256 secret of the authenticated variants (fastcore-jwt, fastify-jwt), and
+# the claims of the token ``bench/load.py --jwt`` sends (no expiry).
+JWT_SECRET = "fastcore-bench-jwt-secret-0123456789abcdef"
+JWT_CLAIMS = {"sub": "bench-user", "role": "trader"}
+
 _SYMBOLS = (
     "BTC-USD ETH-USD SOL-USD XRP-USD ADA-USD DOGE-USD AVAX-USD DOT-USD LINK-USD "
     "MATIC-USD LTC-USD BCH-USD XLM-USD ATOM-USD UNI-USD ETC-USD FIL-USD APT-USD "

@@ -49,6 +49,13 @@ const USER_SCHEMA = {
   querystring: { type: 'object', properties: { fields: { type: 'string' } } }
 }
 
+// The authenticated variant (peer fastify-jwt): every route behind
+// @fastify/jwt, HS256, as bench/app_jwt.py does with fastcore's jwt plugin.
+if (process.env.JWT_SECRET) {
+  fastify.register(require('@fastify/jwt'), { secret: process.env.JWT_SECRET })
+  fastify.addHook('onRequest', async (request) => { await request.jwtVerify() })
+}
+
 fastify.get('/json', async () => ({ hello: 'world' }))
 
 fastify.get('/prices', { schema: { response: { 200: PRICES_SCHEMA } } }, async () => PRICES)
