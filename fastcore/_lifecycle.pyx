@@ -672,6 +672,9 @@ cdef class Lifecycle(Connection):
         if req.record.on_send is not None:
             req._hook_i = 0
             req._send_ctype = ctype
+            if reply._ctype is None and len(ctype) > 16:
+                # As in Fastify, on_send hooks see the type the payload got.
+                reply._ctype = ctype[14:-2].decode("latin-1")
             return self._on_send_next(req, reply, body)
         return self._write(reply, body, ctype)
 

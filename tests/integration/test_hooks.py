@@ -375,3 +375,23 @@ def test_on_send_that_always_fails_still_gets_an_answer():
     r = asyncio.run(asyncio.wait_for(app.inject("GET", "/x"), 5))
     assert r.status_code == 500
     assert r.body == b'{"statusCode":500,"error":"Internal Server Error","message":"Internal Server Error"}'
+
+
+@pytest.mark.parametrize("payload, expected", [
+    ({"a": 1}, "application/json; charset=utf-8"),
+    ("text", "text/plain; charset=utf-8"),
+    (b"bytes", "application/octet-stream"),
+    (None, None),
+])
+def test_on_send_sees_the_content_type_the_payload_got(payload, expected):
+    app = fastcore.App()
+    seen = []
+
+    def look(request, reply, body):
+        seen.append(reply.get_header("content-type"))
+        return body
+
+    app.get("/x", on_send=look)(lambda request, reply: reply.send(payload))
+    r = app.inject_sync("GET", "/x")
+    assert seen == [expected]
+    assert r.headers.get("content-type") == expected
