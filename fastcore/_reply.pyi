@@ -124,6 +124,9 @@ class Request:
     def protocol(self) -> str: ...
     @property
     def route_url(self) -> str | None: ...
+    def get_header(self, name: str, default: Any = None) -> Any:
+        """One header's value, as ``headers.get(name, default)`` gives it,
+        without building ``headers`` when they were not built yet."""
     @property
     def route_config(self) -> dict[str, Any] | None: ...
     @property

@@ -182,6 +182,19 @@ cdef bytes encode_header_lines(dict headers):
     return "".join(parts).encode("latin-1")
 
 
+# Request header names as received -> their lower-case str, made once: the
+# same few names come on every request, and a str made once keeps its hash.
+# Bounded: past the limit a name is decoded every time.
+cdef dict _HEADER_NAMES = {}
+
+
+cdef str _header_name(bytes raw):
+    cdef str name = raw.decode("latin-1").lower()
+    if len(_HEADER_NAMES) < 512:
+        _HEADER_NAMES[raw] = name
+    return name
+
+
 cdef class Headers(dict):
     """Request headers: a dict with lower-case keys, looked up case-insensitively."""
 
@@ -381,29 +394,76 @@ cdef list _header_lines(list raw):
     return raw
 
 
+cdef dict _WANTED_NAMES = {}     # get_header(): names asked for -> lower-case bytes
+
+
+cdef bint _same_name(bytes received, bytes lowered):
+    # ASCII case-insensitive equality of two header names of the same length.
+    cdef const unsigned char* a = <const unsigned char*><const char*>received
+    cdef const unsigned char* b = <const unsigned char*><const char*>lowered
+    cdef Py_ssize_t i
+    cdef unsigned char c
+    for i in range(len(received)):
+        c = a[i]
+        if 65 <= c <= 90:
+            c += 32
+        if c != b[i]:
+            return False
+    return True
+
+
 @cython.freelist(64)
 cdef class Request:
     """The request as the handler sees it; heavier fields are built on first use."""
 
     @property
     def headers(self):
+        # HOT PATH: read by most plugins on every request (bench: /json with plugins)
         cdef Py_ssize_t i
         cdef Headers h
+        cdef dict d
+        cdef list raw
         if self._headers is None:
             h = Headers()
+            d = <dict>h                   # C-level dict calls, not the type's methods
             raw = _header_lines(self._raw_headers)
             for i in range(0, len(raw), 2):
-                name = (<bytes>raw[i]).decode("latin-1").lower()
+                name = _HEADER_NAMES.get(raw[i])
+                if name is None:
+                    name = _header_name(raw[i])
                 value = (<bytes>raw[i + 1]).decode("latin-1")
-                old = dict.get(h, name)
+                old = d.get(name)
                 if old is None:
-                    dict.__setitem__(h, name, value)
+                    d[name] = value
                 elif name == "set-cookie":
-                    dict.__setitem__(h, name, (old if type(old) is list else [old]) + [value])
+                    d[name] = (old if type(old) is list else [old]) + [value]
                 else:
-                    dict.__setitem__(h, name, old + ", " + value)
+                    d[name] = old + ", " + value
             self._headers = h
         return self._headers
+
+    def get_header(self, name, default=None):
+        """One header's value, as ``headers.get(name, default)`` gives it,
+        without building ``headers`` when they were not built yet."""
+        # HOT PATH: plugins read a header or two of every request (cors: Origin)
+        cdef Py_ssize_t i
+        cdef bytes line
+        if self._headers is not None:
+            return self._headers.get(name, default)
+        cdef bytes wanted = _WANTED_NAMES.get(name)
+        if wanted is None:
+            wanted = name.lower().encode("latin-1")
+            if len(_WANTED_NAMES) < 512:
+                _WANTED_NAMES[name] = wanted
+        cdef list raw = _header_lines(self._raw_headers)
+        found = None
+        for i in range(0, len(raw), 2):
+            line = <bytes>raw[i]
+            if len(line) == len(wanted) and _same_name(line, wanted):
+                if found is not None:
+                    return self.headers.get(name, default)     # repeated: joined there
+                found = (<bytes>raw[i + 1]).decode("latin-1")
+        return default if found is None else found
 
     @property
     def raw_headers(self):
@@ -478,6 +538,11 @@ cdef class Request:
 
     @property
     def ip(self):
+        # HOT PATH: rate_limit's default key. Without trust_proxy it is the
+        # socket peer: no need to build the headers for the hostname.
+        if self._proxy is None and self.proto.server.trust_proxy is None:
+            peer = self.proto._peername()
+            return peer[0] if peer else None
         return self._addressing()[0]
 
     @property
@@ -561,11 +626,14 @@ cdef class Reply:
         return self
 
     def header(self, name, value):
-        cdef str key = name.lower()
+        # HOT PATH: plugins set headers on every request (rate_limit, cors, cache)
+        cdef object key = _CHECKED_NAMES.get(name)
+        if key is None:
+            key = _checked_name(name)
         if type(value) is list:
             for item in value:
                 _check_header_value(key, item)
-        else:
+        elif type(value) is not int:         # an int is digits (a bool is not an int here)
             _check_header_value(key, value)
         if self._headers is None:
             self._headers = {}
@@ -694,22 +762,36 @@ cdef class Reply:
 
 
 cdef object _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
-cdef object _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]").search
+
+
+# Header names already checked, as given -> lower-cased: a service sets the
+# same few names on every reply. Bounded: past the limit names are checked
+# every time.
+cdef dict _CHECKED_NAMES = {}
+cdef Py_ssize_t _CHECKED_NAMES_MAX = 1024
+
+
+cdef str _checked_name(object name):
+    # RFC 9110 §5.1: a name is a token.
+    cdef str key = name.lower()
+    if _TOKEN(key) is None:
+        raise errors.ReplyInvalidHeaderError("Invalid header name %r" % (key,))
+    if len(_CHECKED_NAMES) < _CHECKED_NAMES_MAX and type(name) is str:
+        _CHECKED_NAMES[name] = key
+    return key
 
 
 cdef _check_header_value(str name, object value):
-    # RFC 9110 §5.1: a name is a token; §5.5: no CR, LF, NUL or other controls
-    # in a value, and the head is written as latin-1 bytes.
-    s = header_value_str(value)
-    if _TOKEN(name) is None:
-        raise errors.ReplyInvalidHeaderError("Invalid header name %r" % (name,))
-    if _BAD_VALUE(s) is not None:
-        raise errors.ReplyInvalidHeaderError("Invalid character in header %r" % (name,))
-    try:
-        s.encode("latin-1")
-    except UnicodeEncodeError:
-        raise errors.ReplyInvalidHeaderError(
-            "Header %r holds characters outside latin-1" % (name,)) from None
+    # RFC 9110 §5.5: no CR, LF, NUL or other controls in a value, and the head
+    # is written as latin-1 bytes.
+    cdef str s = header_value_str(value)
+    cdef Py_UCS4 c
+    for c in s:
+        if (c < 32 and c != 9) or c == 127:
+            raise errors.ReplyInvalidHeaderError("Invalid character in header %r" % (name,))
+        if c > 255:
+            raise errors.ReplyInvalidHeaderError(
+                "Header %r holds characters outside latin-1" % (name,))
 
 
 # --- the transport side of a connection ----------------------------------------
