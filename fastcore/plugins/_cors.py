@@ -219,7 +219,7 @@ def make_hook(policy: Policy) -> Callable:
         # Runs for every request: without Origin, one header lookup (and Vary).
         if vary:
             _add_vary(reply, "Origin")
-        origin = request.headers.get("origin")
+        origin = request.get_header("origin")
         if origin is None:
             return None
         config = request.route_config

@@ -65,8 +65,8 @@ class RoutePlan:
 
     def key(self, request: Any) -> tuple | None:
         """The request's cache key, or None when it must not be cached."""
-        headers = request.headers
-        authorization = headers.get("authorization")
+        get_header = request.get_header          # (request.headers is built on first use)
+        authorization = get_header("authorization")
         if authorization is None:
             credentials: Any = ""
         elif self.private:
@@ -81,7 +81,7 @@ class RoutePlan:
             query = sorted_query(query)
         if self.vary:
             return (path, self.method, query, credentials,
-                    tuple([headers.get(name) for name in self.vary]))
+                    tuple([get_header(name) for name in self.vary]))
         return (path, self.method, query, credentials)
 
 

@@ -157,14 +157,13 @@ class Jwt:
 
     def token_of(self, request: Any) -> str:
         """The token a request carries: the cookie (if configured), else the header."""
-        headers = request.headers
+        authorization = request.get_header("authorization")
         if self._cookie is not None:
-            token = _cookie(headers.get("cookie"), self._cookie)
+            token = _cookie(request.get_header("cookie"), self._cookie)
             if token:
                 return token
-            if "authorization" not in headers:
+            if authorization is None:
                 raise JwtNoAuthorizationInCookieError()
-        authorization = headers.get("authorization")
         if authorization is None:
             raise JwtNoAuthorizationInHeaderError()
         parts = authorization.split(" ")
