@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import socket
 import threading
@@ -261,3 +262,95 @@ def redis_url(request):
     client.flushall()
     client.close()
     return url
+
+
+# --- PostgreSQL ----------------------------------------------------------------
+# pytest-postgresql starts PostgreSQL from its binaries on a free port, once per
+# session (``postgres_proc``, from its ``postgresql_proc`` factory);
+# ``postgres_dsn`` gives each test a database of its own, made from the
+# session's template and dropped after the test. Without pg_ctl/initdb the test
+# skips with the reason (a failure where FASTCORE_REQUIRE_EXTERNAL=1, as in CI).
+#
+# PostgreSQL refuses to run as root. Run as root, the tests start pg_ctl
+# through a two-line wrapper that runs it in a new user namespace
+# (``unshare --user``): there the server's uid is the overflow uid (65534),
+# not 0, while the kernel still sees the files it creates, in pytest's
+# temporary directory, as root's. No account, sudo rule or permission changes.
+
+def _find_pg_ctl() -> str | None:
+    import glob
+    import shutil
+
+    found = shutil.which("pg_ctl")
+    if found:
+        return found
+    def major(path: str) -> int:             # /usr/lib/postgresql/<major>/bin/pg_ctl
+        name = path.split("/")[-3]
+        return int(name) if name.isdigit() else 0
+
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=major)
+    return versions[-1] if versions else None
+
+
+_PG_CTL = _find_pg_ctl()
+_AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _pg_ctl_wrapper():
+    from tests.external import CACHE
+    return CACHE / "pg_ctl-unshare"
+
+
+try:
+    from pytest_postgresql import factories as _pg_factories
+except ImportError:             # the fixture below reports it
+    _pg_factories = None
+else:
+    postgres_proc = _pg_factories.postgresql_proc(
+        executable=str(_pg_ctl_wrapper()) if _AS_ROOT else _PG_CTL, port=None)
+
+
+def _postgres_ready() -> None:
+    """Skip (or fail where required) when PostgreSQL cannot be started here;
+    as root, write the pg_ctl wrapper."""
+    import subprocess
+
+    from tests.external import missing
+    if _pg_factories is None:
+        missing("pytest-postgresql is not installed (pip install -e '.[test]')")
+    if _PG_CTL is None:
+        missing("pg_ctl not found on PATH nor in /usr/lib/postgresql/*/bin (install the "
+                "Debian package postgresql)")
+    if not _AS_ROOT:
+        return
+    probe = subprocess.run(["unshare", "--user", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        missing("PostgreSQL refuses to run as root, and this machine does not allow "
+                "`unshare --user` (%s): run the tests as another user"
+                % probe.stderr.strip())
+    wrapper = _pg_ctl_wrapper()
+    script = '#!/bin/sh\nexec unshare --user "%s" "$@"\n' % _PG_CTL
+    if not wrapper.exists() or wrapper.read_text() != script:
+        wrapper.parent.mkdir(parents=True, exist_ok=True)
+        partial = wrapper.with_suffix(".%d" % os.getpid())
+        partial.write_text(script)
+        partial.chmod(0o755)
+        partial.replace(wrapper)
+
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_dsn(request):
+    """The DSN of an empty database of this test's own, on a real PostgreSQL."""
+    _postgres_ready()
+    from urllib.parse import quote
+
+    from pytest_postgresql.janitor import DatabaseJanitor
+    proc = request.getfixturevalue("postgres_proc")
+    dbname = "fastcore_test_%d" % next(_database_numbers)
+    with DatabaseJanitor(user=proc.user, host=proc.host, port=proc.port, dbname=dbname,
+                         template_dbname=proc.template_dbname, password=proc.password):
+        auth = quote(proc.user) + (":" + quote(proc.password) if proc.password else "")
+        yield "postgresql://%s@%s:%d/%s" % (auth, proc.host, int(proc.port), dbname)
