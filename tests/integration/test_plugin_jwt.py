@@ -770,3 +770,59 @@ def test_register_fills_in_the_defaults(keys):
     token = app.jwt["ed"].sign({"aud": "a"})
     assert app.jwt["ed"].verify(token)["aud"] == "a"
     assert app.jwt["ed"].decode(token, complete=True)["header"]["alg"] == "EdDSA"
+
+
+# --- tokens verified before ------------------------------------------------------------------
+def test_a_token_verified_before_is_accepted_until_it_expires_then_refused():
+    app = make_app()
+    token = forge(HS256, {"sub": "ann", "exp": int(time.time()) + 1})
+    assert answer(app, headers=bearer(token)).json() == {"user": {"sub": "ann",
+                                                                  "exp": ANY_INT}}
+    assert answer(app, headers=bearer(token)).status_code == 200      # from the cache
+    deadline = time.monotonic() + 5
+    while answer(app, headers=bearer(token)).status_code == 200:
+        assert time.monotonic() < deadline, "an expired token was still accepted"
+    assert_error(answer(app, headers=bearer(token)), 401,
+                 "FC_ERR_JWT_AUTHORIZATION_TOKEN_EXPIRED", "Authorization token expired")
+
+
+def test_each_request_gets_its_own_copy_of_a_cached_payload():
+    app = make_app()
+
+    async def routes(app, opts):
+        @app.get("/mutate", on_request=[app.jwt.authenticate])
+        async def mutate(request, reply):
+            before = dict(request.user["roles"])
+            request.user["roles"]["admin"] = True
+            return before
+
+    app.register(routes)
+    token = forge(HS256, {"sub": "ann", "roles": {"reader": True}})
+    for _ in range(3):
+        assert answer(app, "/mutate", headers=bearer(token)).json() == {"reader": True}
+
+
+@pytest.mark.parametrize("cache", [0, 1])
+def test_a_forged_token_is_refused_whatever_was_verified_before(cache):
+    app = make_app(verify={"cache": cache})
+    good = forge(HS256, {"sub": "ann"})
+    assert answer(app, headers=bearer(good)).status_code == 200
+    forged = forge(HS256, {"sub": "ann"}, secret=OTHER.encode())
+    tampered = good.rsplit(".", 1)[0] + "." + forged.rsplit(".", 1)[1]
+    for token in (forged, tampered, good[:-2] + ("AA" if good[-2:] != "AA" else "BB")):
+        assert answer(app, headers=bearer(token)).status_code == 401
+    assert answer(app, headers=bearer(good)).status_code == 200
+
+
+@pytest.mark.parametrize("cache", [-1, True, 1.5, "10"])
+def test_verify_cache_must_be_a_count(cache):
+    with pytest.raises(fastcore.errors.InvalidOptionError, match="verify.cache"):
+        fastcore.App().register(jwt, secret=SECRET, verify={"cache": cache})
+
+
+class _AnyInt:
+    def __eq__(self, other):
+        return isinstance(other, int)
+
+
+ANY_INT = _AnyInt()

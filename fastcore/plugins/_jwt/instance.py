@@ -38,6 +38,7 @@ from .errors import (JwtAuthorizationTokenExpiredError, JwtAuthorizationTokenInv
                      JwtNoAuthorizationInCookieError, JwtNoAuthorizationInHeaderError)
 from .jwks import JwksKeys
 from .options import check_sign, check_verify, decode_arguments, load_keys
+from .verified import payload_cache
 
 _UNVERIFIED = {"verify_signature": False}
 # What older PyJWT releases (the jwt extra accepts 2.8) let through on some
@@ -63,6 +64,8 @@ class Jwt:
         self._sign_options: dict = options["sign"]
         self._verify_options: dict = options["verify"]
         self._arguments = decode_arguments(self._verify_options, self.algorithms)
+        self._verified = payload_cache(self._verify_options) if self._verify_key is not None \
+            else None
         self._cookie: str | None = options["cookie"]
         self._trusted: Callable | None = options["trusted"]
         self._formatter: Callable | None = options["formatter"]
@@ -132,8 +135,14 @@ class Jwt:
         arguments = self._arguments if not options else self._arguments_for(options)
         key = self._verify_key
         if key is None:
-            key = await self._key_for(request, token)
-        payload = _checked(token, key, arguments)
+            payload = _checked(token, await self._key_for(request, token), arguments)
+        elif self._verified is not None and arguments is self._arguments:
+            payload = self._verified.get(token)
+            if payload is None:
+                payload = _checked(token, key, arguments)
+                self._verified.add(token, payload)
+        else:
+            payload = _checked(token, key, arguments)
         trusted = self._trusted
         if trusted is not None:
             verdict = trusted(request, payload)

@@ -29,7 +29,7 @@ SIGN_DEFAULTS: dict[str, Any] = {
 }
 VERIFY_DEFAULTS: dict[str, Any] = {
     "issuer": None, "audience": None, "subject": None, "leeway": 0,
-    "required_claims": (),
+    "required_claims": (), "cache": 1000,
 }
 
 # RFC 6265 §4.1.1: a cookie name is an RFC 2616 token.
@@ -193,6 +193,10 @@ def check_verify(value: Any) -> dict:
             isinstance(claim, str) and claim for claim in claims):
         raise TypeError("verify.required_claims is a list of claim names, got %r" % (claims,))
     options["required_claims"] = tuple(claims)
+    cache = options["cache"]
+    if isinstance(cache, bool) or not isinstance(cache, int) or cache < 0:
+        raise TypeError("verify.cache is how many verified tokens to keep, an int >= 0, "
+                        "got %r" % (cache,))
     return options
 
 
