@@ -245,7 +245,11 @@ WS_PEERS: dict[str, Server] = {
     ),
 }
 
-# Fastify with @fastify/jwt: the fastify peer with JWT_SECRET set.
+# Fastify with @fastify/jwt: the fastify peer with JWT_SECRET set; with
+# fast-jwt's cache of verified tokens (fastcore's jwt keeps one by default).
 PEERS["fastify-jwt"] = replace(
     PEERS["fastify"], name="fastify-jwt", npm_packages=("fastify", "@fastify/jwt"),
     env={**PEERS["fastify"].env, "JWT_SECRET": JWT_SECRET})
+PEERS["fastify-jwt-cache"] = replace(
+    PEERS["fastify-jwt"], name="fastify-jwt-cache",
+    env={**PEERS["fastify-jwt"].env, "JWT_CACHE": "1"})

@@ -49,10 +49,12 @@ const USER_SCHEMA = {
   querystring: { type: 'object', properties: { fields: { type: 'string' } } }
 }
 
-// The authenticated variant (peer fastify-jwt): every route behind
-// @fastify/jwt, HS256, as bench/app_jwt.py does with fastcore's jwt plugin.
+// The authenticated variant (peers fastify-jwt, fastify-jwt-cache): every
+// route behind @fastify/jwt, HS256, as bench/app_jwt.py does with fastcore's
+// jwt plugin; JWT_CACHE=1 turns on fast-jwt's cache of verified tokens.
 if (process.env.JWT_SECRET) {
-  fastify.register(require('@fastify/jwt'), { secret: process.env.JWT_SECRET })
+  const verify = process.env.JWT_CACHE ? { cache: true } : {}
+  fastify.register(require('@fastify/jwt'), { secret: process.env.JWT_SECRET, verify })
   fastify.addHook('onRequest', async (request) => { await request.jwtVerify() })
 }
 
