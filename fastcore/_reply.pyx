@@ -169,6 +169,20 @@ cdef str header_value_str(object value):
     return str(value)
 
 
+# Content types as written, by the str a reply was given: a service sends a
+# few. Bounded: past the limit a line is built every time.
+cdef dict _CTYPE_LINES = {}
+
+
+cdef bytes _content_type_line(object ctype):
+    cdef bytes line = _CTYPE_LINES.get(ctype)
+    if line is None:
+        line = ("content-type: %s\r\n" % ctype).encode("latin-1")
+        if len(_CTYPE_LINES) < 256 and type(ctype) is str:
+            _CTYPE_LINES[ctype] = line
+    return line
+
+
 cdef bytes encode_header_lines(dict headers):
     # Reply headers as written: lower-case names, one line per value. CR/LF in a
     # value was refused by reply.header(), so a value cannot split the head.
@@ -825,14 +839,15 @@ cdef class Connection:
         keep = self._keep(req)
         if reply._headers is not None:
             h = reply._headers
-            h.pop("content-length", None)
-            h.pop("transfer-encoding", None)
-            if header_value_str(h.get("connection", "")).lower() == "close":
-                keep = False
-            h.pop("connection", None)
+            if "content-length" in h or "transfer-encoding" in h or "connection" in h:
+                h.pop("content-length", None)      # (rare: the framing is ours to write)
+                h.pop("transfer-encoding", None)
+                if header_value_str(h.get("connection", "")).lower() == "close":
+                    keep = False
+                h.pop("connection", None)
             headers = encode_header_lines(h)
         if reply._ctype is not None:
-            ctype_line = ("content-type: %s\r\n" % reply._ctype).encode("latin-1")
+            ctype_line = _content_type_line(reply._ctype)
         elif body is None:
             ctype_line = CT_NONE
         if body is None:
