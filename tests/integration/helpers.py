@@ -1,6 +1,11 @@
 """Small helpers shared by the integration tests."""
 import asyncio
 
+import pytest
+
+import fastcore
+from fastcore.errors import InvalidOptionError
+
 
 def ok(request, reply):
     """A handler that answers "ok"."""
@@ -18,3 +23,12 @@ def booted(app):
     """``app`` after ``ready()``, run in a fresh event loop."""
     asyncio.run(app.ready())
     return app
+
+
+def refused_at_register(plugin, options: dict, message: str) -> None:
+    """``register(plugin, **options)`` raises FC_ERR_INVALID_OPTION naming the
+    plugin, with ``message`` in it."""
+    with pytest.raises(InvalidOptionError) as info:
+        fastcore.App().register(plugin, **options)
+    assert info.value.code == "FC_ERR_INVALID_OPTION"
+    assert str(info.value).startswith(plugin.name + ": ") and message in str(info.value)

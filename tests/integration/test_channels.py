@@ -8,6 +8,7 @@ import pytest
 
 import fastcore
 from fastcore.plugins import channels
+from tests.integration.helpers import refused_at_register
 
 TICK = {"type": "object", "properties": {"symbol": {"type": "string"},
                                          "bid": {"type": "number"}}}
@@ -156,11 +157,7 @@ def test_concurrent_publishers_share_one_order_per_channel():
     ({"colour": "red"}, "unknown option"),
 ])
 def test_bad_options_are_refused_at_register(options, message):
-    app = fastcore.App()
-    with pytest.raises(fastcore.errors.InvalidOptionError) as info:
-        app.register(channels, **options)
-    assert info.value.code == "FC_ERR_INVALID_OPTION"
-    assert str(info.value).startswith("channels: ") and message in str(info.value)
+    refused_at_register(channels, options, message)
 
 
 def test_a_subscriber_catching_up_gets_a_message_still_being_flushed_once():

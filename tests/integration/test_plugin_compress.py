@@ -12,6 +12,7 @@ import pytest
 import fastcore
 from fastcore.plugins import compress
 from fastcore.plugins._compress import CtpInvalidEncodingError, CtpUnsupportedEncodingError
+from tests.integration.helpers import refused_at_register
 
 ITEMS = {"items": [{"id": i, "name": "product %d" % i} for i in range(200)]}
 BIG = orjson.dumps(ITEMS)              # about 6 KB of JSON
@@ -440,11 +441,7 @@ def test_the_errors_are_catalogue_classes():
     ({"level": 9}, "unknown option"),
 ])
 def test_bad_options_are_refused_at_register(options, message):
-    app = fastcore.App()
-    with pytest.raises(fastcore.errors.InvalidOptionError) as info:
-        app.register(compress, **options)
-    assert info.value.code == "FC_ERR_INVALID_OPTION"
-    assert str(info.value).startswith("compress: ") and message in str(info.value)
+    refused_at_register(compress, options, message)
 
 
 def test_encodings_accept_any_case_and_a_tuple():

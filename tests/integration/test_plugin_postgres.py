@@ -9,6 +9,7 @@ import pytest
 
 import fastcore
 from fastcore.plugins import postgres
+from tests.integration.helpers import refused_at_register
 
 SCHEMA = """
 CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL);
@@ -337,11 +338,7 @@ def test_wrong_credentials_fail_the_boot_with_asyncpgs_error(postgres_dsn):
     ({"pool_size": 3}, "unknown option"),
 ])
 def test_bad_options_are_refused_at_register(options, message):
-    app = fastcore.App()
-    with pytest.raises(fastcore.errors.InvalidOptionError) as info:
-        app.register(postgres, **options)
-    assert info.value.code == "FC_ERR_INVALID_OPTION"
-    assert str(info.value).startswith("postgres: ") and message in str(info.value)
+    refused_at_register(postgres, options, message)
 
 
 def test_a_dsn_is_never_echoed_in_an_option_error():

@@ -11,6 +11,7 @@ import pytest
 import fastcore
 from fastcore.plugins import rate_limit
 from fastcore.plugins._rate_limit import memory
+from tests.integration.helpers import refused_at_register
 
 LIMIT_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 
@@ -339,11 +340,7 @@ def test_a_bad_route_config_declared_before_boot_fails_its_requests_with_a_typed
     ({"colour": "red"}, "unknown option(s) colour"),
 ])
 def test_bad_options_are_refused_at_register(options, message):
-    app = fastcore.App()
-    with pytest.raises(fastcore.errors.InvalidOptionError) as info:
-        app.register(rate_limit, **options)
-    assert info.value.code == "FC_ERR_INVALID_OPTION"
-    assert str(info.value).startswith("rate_limit: ") and message in str(info.value)
+    refused_at_register(rate_limit, options, message)
 
 
 @pytest.mark.parametrize("entry, message", [

@@ -11,6 +11,7 @@ import pytest
 import fastcore
 from fastcore.plugins import under_pressure
 from fastcore.plugins._under_pressure import rss_bytes
+from tests.integration.helpers import refused_at_register
 
 BODY_503 = orjson.dumps({"statusCode": 503, "code": "FC_ERR_UNDER_PRESSURE",
                          "error": "Service Unavailable", "message": "Service Unavailable"})
@@ -223,8 +224,4 @@ def test_listening_on_another_loop_than_ready_restarts_the_sampler_there():
     ({"max_heap_used_bytes": 1}, "unknown option(s) max_heap_used_bytes"),
 ])
 def test_bad_options_are_refused_at_register(options, message):
-    app = fastcore.App()
-    with pytest.raises(fastcore.errors.InvalidOptionError) as info:
-        app.register(under_pressure, **options)
-    assert info.value.code == "FC_ERR_INVALID_OPTION"
-    assert str(info.value).startswith("under_pressure: ") and message in str(info.value)
+    refused_at_register(under_pressure, options, message)
