@@ -48,7 +48,7 @@ from urllib.parse import quote as _quote, unquote_plus as _unquote_plus
 import orjson
 
 from fastcore import errors
-from fastcore._sse import EventStream
+from fastcore._sse import EventStream, sse_chunk
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memcpy
@@ -964,7 +964,7 @@ cdef class Connection:
         if not self.closed:
             tail = encoder.finish()
             if tail:
-                self.transport.write(b"%x\r\n%b\r\n" % (len(tail), tail))
+                self.transport.write(sse_chunk(tail))
         return 0
 
     cdef int _abort_stream(self) except -1:

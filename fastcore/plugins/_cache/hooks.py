@@ -127,12 +127,10 @@ class Cache:
     def lookup_memory(self, request: Any, reply: Any) -> Any:
         """on_request with the memory store: a hit is answered without waiting."""
         # A hit: the plan (one dict lookup), the key, one lookup in the store, send.
-        plan = self._plan(request)
-        if plan is None:
+        keyed = self._keyed(request)
+        if keyed is None:
             return None
-        key = plan.key(request)
-        if key is None:
-            return None
+        plan, key = keyed
         store = self._store
         now = store.clock()
         entry = store.get(key, now)
@@ -143,13 +141,18 @@ class Cache:
 
     def lookup_redis(self, request: Any, reply: Any) -> Any:
         """on_request with the Redis store: waits only on routes that cache."""
+        keyed = self._keyed(request)
+        if keyed is None:
+            return None
+        return self._lookup_remote(request, reply, *keyed)
+
+    def _keyed(self, request: Any) -> tuple[RoutePlan, tuple] | None:
+        """The route's plan and the request's key; None when it is not cached."""
         plan = self._plan(request)
         if plan is None:
             return None
         key = plan.key(request)
-        if key is None:
-            return None
-        return self._lookup_remote(request, reply, plan, key)
+        return None if key is None else (plan, key)
 
     async def _lookup_remote(self, request: Any, reply: Any, plan: RoutePlan,
                              key: tuple) -> None:
