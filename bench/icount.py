@@ -11,6 +11,7 @@ to a few instructions.
 
     python bench/icount.py                          # every route, this checkout
     python bench/icount.py --routes users,json --ref ../other-checkout
+    python bench/icount.py --routes json --app bench.app_plugins   # with plugins
 
 ``--ref`` names another checkout, built in place, to count side by side. Each
 count takes about half a minute (the interpreter's start-up under valgrind).
@@ -48,13 +49,14 @@ def parse_collected(stderr: str) -> int:
     return int(match.group(1))
 
 
-def drive(root: str, route: str, count: int) -> None:
+def drive(root: str, module: str, route: str, count: int) -> None:
     """Feed ``count`` requests (after the warm-up) to one connection of the
-    checkout at ``root``; check the answer."""
+    ``app`` of ``module`` in the checkout at ``root``; check the answer."""
     import asyncio
+    import importlib
 
     import fastcore
-    from bench.app import app
+    app = importlib.import_module(module).app
 
     if not os.path.abspath(fastcore.__file__).startswith(root + os.sep):
         raise SystemExit("fastcore imported from %s, not from %s" % (fastcore.__file__, root))
@@ -77,19 +79,20 @@ def drive(root: str, route: str, count: int) -> None:
         transport.written.clear()
 
 
-def count_instructions(root: str, route: str, count: int) -> int:
+def count_instructions(root: str, module: str, route: str, count: int) -> int:
     """Total instructions of one driver run under callgrind."""
     env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=root)
     argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-            sys.executable, os.path.abspath(__file__), "--child", root, route, str(count)]
+            sys.executable, os.path.abspath(__file__), "--child", root, module, route, str(count)]
     done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError("the driver failed in %s:\n%s" % (root, done.stderr[-2000:]))
     return parse_collected(done.stderr)
 
 
-def per_request(root: str, route: str, count: int) -> int:
-    return (count_instructions(root, route, count) - count_instructions(root, route, 0)) // count
+def per_request(root: str, module: str, route: str, count: int) -> int:
+    return (count_instructions(root, module, route, count)
+            - count_instructions(root, module, route, 0)) // count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,13 +101,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma list of %s" % ",".join(REQUESTS))
     parser.add_argument("--requests", type=int, default=2000, help="requests counted (2000)")
     parser.add_argument("--ref", help="another checkout, built in place, to count too")
-    parser.add_argument("--child", nargs=3, metavar=("ROOT", "ROUTE", "N"),
+    parser.add_argument("--app", default="bench.app",
+                        help="module whose `app` serves the requests (bench.app)")
+    parser.add_argument("--child", nargs=4, metavar=("ROOT", "MODULE", "ROUTE", "N"),
                         help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
     if opts.child:
-        root, route, count = opts.child
+        root, module, route, count = opts.child
         sys.path.insert(0, root)
-        drive(root, route, int(count))
+        drive(root, module, route, int(count))
         return 0
     routes = [r for r in opts.routes.split(",") if r]
     unknown = [r for r in routes if r not in REQUESTS]
@@ -117,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     print("route     " + "".join("%14s" % name for name, _ in roots)
           + ("     this/ref" if opts.ref else ""))
     for route in routes:
-        counts = [per_request(root, route, opts.requests) for _, root in roots]
+        counts = [per_request(root, opts.app, route, opts.requests) for _, root in roots]
         line = "%-10s" % route + "".join("%14s" % format(c, ",") for c in counts)
         if opts.ref:
             line += "%13.3f" % (counts[0] / counts[1])

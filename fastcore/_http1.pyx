@@ -54,7 +54,8 @@ from libc.string cimport memchr, memcmp
 
 from fastcore._lifecycle cimport Lifecycle
 from fastcore._reply cimport (CONN_CLOSE, CT_JSON, Reply, Request, RouteRecord, Server,
-                              build_response, client_error_response, monotonic, status_line)
+                              build_response, client_error_response, monotonic, seed_request,
+                              status_line)
 from fastcore._router cimport Router
 
 cdef extern from "strings.h":
@@ -608,6 +609,7 @@ cdef class HttpProtocol(Lifecycle):
         if found is not None:
             req.record = <RouteRecord>found[0]
             req.params = <dict>found[1]
+            seed_request(req, req.record)
         return 0
 
     cdef int _expect_continue(self, Request req) except -1:

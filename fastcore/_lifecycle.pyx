@@ -51,7 +51,8 @@ from cpython.ref cimport PyObject, Py_XDECREF
 from cpython.dict cimport PyDict_DelItem, PyDict_GetItem, PyDict_SetItem
 
 from fastcore._reply cimport (CT_JSON, CT_NONE, CT_OCTET, CT_TEXT, Connection, Reply, Request,
-                              RouteRecord, Server, client_error_response, monotonic)
+                              RouteRecord, Server, client_error_response, monotonic, seed_reply,
+                              seed_request)
 
 cdef extern from "Python.h":
     bint PyCoro_CheckExact(object o)
@@ -202,6 +203,8 @@ cdef class Lifecycle(Connection):
             if req.record is None:
                 req.record = server.not_found
             reply._status = 404
+            seed_request(req, req.record)
+        seed_reply(reply, req.record)
         if req.params is None:
             req.params = {}
         if server.request_logger is not None:

@@ -53,6 +53,10 @@ cdef class RouteRecord:
     cdef public object validate
     cdef public object ws_handler              # fn(ws, request) for upgrade requests, or None
     cdef public tuple ws_subprotocols          # the subprotocols it speaks, or None
+    # decorate_request / decorate_reply defaults of its context ({name: value}, or
+    # None when there are none): each request and reply starts with them as attributes.
+    cdef public dict request_decorations
+    cdef public dict reply_decorations
 
 
 cdef class Server:
@@ -199,3 +203,7 @@ cdef class Connection:
     cdef int _finish(self, Request req, bint keep) except -1
     cdef int _check_deadline(self, double t) except -1
     cdef int _hand_over(self, object protocol) except -1
+
+
+cdef int seed_request(Request req, RouteRecord record) except -1
+cdef int seed_reply(Reply reply, RouteRecord record) except -1

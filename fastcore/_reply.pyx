@@ -52,6 +52,14 @@ from fastcore._sse import EventStream, sse_chunk
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memcpy
+from cpython.dict cimport PyDict_Next
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.object cimport PyObject
+
+cdef extern from "Python.h":
+    int PyUnicode_KIND(object o)
+    void* PyUnicode_DATA(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
 from libc.time cimport time as c_time, time_t
 
 from fastcore._router cimport Router
@@ -184,8 +192,72 @@ cdef bytes _content_type_line(object ctype):
 
 
 cdef bytes encode_header_lines(dict headers):
+    # HOT PATH: every reply with headers of its own (plugins set some on each).
     # Reply headers as written: lower-case names, one line per value. CR/LF in a
     # value was refused by reply.header(), so a value cannot split the head.
+    # Written into a stack buffer: names and one-byte str values are copied,
+    # ints written as digits; anything else, or a head past the buffer, is
+    # encoded by _encode_lines_slow.
+    cdef char buf[HEAD_BUF]
+    cdef Py_ssize_t n = 0
+    cdef Py_ssize_t pos = 0
+    cdef PyObject* kp
+    cdef PyObject* vp
+    while PyDict_Next(headers, &pos, &kp, &vp):
+        if type(<object>vp) is list:
+            for item in <list>vp:
+                n = _put_line(buf, n, <object>kp, item)
+                if n < 0:
+                    return _encode_lines_slow(headers)
+        else:
+            n = _put_line(buf, n, <object>kp, <object>vp)
+            if n < 0:
+                return _encode_lines_slow(headers)
+    return PyBytes_FromStringAndSize(buf, n)
+
+
+cdef enum:
+    HEAD_BUF = 2048
+
+
+cdef inline Py_ssize_t _put_str(char* buf, Py_ssize_t n, object s) noexcept:
+    # A one-byte str (its latin-1 bytes) at buf + n; -1 when it does not fit or
+    # is not one-byte.
+    cdef Py_ssize_t size
+    if type(s) is not str or PyUnicode_KIND(s) != 1:
+        return -1
+    size = PyUnicode_GET_LENGTH(s)
+    if n + size > HEAD_BUF - 4:
+        return -1
+    memcpy(buf + n, PyUnicode_DATA(s), size)
+    return n + size
+
+
+cdef Py_ssize_t _put_line(char* buf, Py_ssize_t n, object name, object value) noexcept:
+    # "name: value\r\n" at buf + n: the new length, or -1 to take the slow path.
+    cdef int overflow = 0
+    cdef long long v
+    n = _put_str(buf, n, name)
+    if n < 0:
+        return -1
+    buf[n] = b":"
+    buf[n + 1] = b" "
+    n += 2
+    if type(value) is int:
+        v = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow or v < 0 or n + 24 > HEAD_BUF - 4:
+            return -1
+        n += write_decimal(<unsigned long long>v, buf + n)
+    else:
+        n = _put_str(buf, n, value)
+        if n < 0:
+            return -1
+    buf[n] = b"\r"
+    buf[n + 1] = b"\n"
+    return n + 2
+
+
+cdef bytes _encode_lines_slow(dict headers):
     parts = []
     for name, value in headers.items():
         if type(value) is list:
@@ -296,6 +368,29 @@ cdef class RouteRecord:
 
     def __repr__(self):
         return "<RouteRecord %s %s>" % (self.method, self.url)
+
+
+# Decorations are plain attributes: a request or reply starts with its route's
+# context's defaults in its __dict__ (values set per request replace them).
+# Neither class defines __getattr__, so a method call on them takes the
+# interpreter's fast attribute path.
+
+cdef int seed_request(Request req, RouteRecord record) except -1:
+    if record.request_decorations is not None:
+        _seed(getattr(req, "__dict__"), record.request_decorations)
+    return 0
+
+
+cdef int seed_reply(Reply reply, RouteRecord record) except -1:
+    if record.reply_decorations is not None:
+        _seed(getattr(reply, "__dict__"), record.reply_decorations)
+    return 0
+
+
+cdef int _seed(dict own, dict defaults) except -1:
+    for name, value in defaults.items():
+        own.setdefault(name, value)
+    return 0
 
 
 cdef class Server:
@@ -608,15 +703,6 @@ cdef class Request:
             self._log = server.request_logger.child(self)
         return self._log
 
-    def __getattr__(self, name):
-        # Request decorations: defaults declared with decorate_request, looked
-        # up in the route's context (values set per request live in __dict__).
-        if name[:1] != "_" and self.record is not None and self.record.context is not None:
-            lookup = getattr(self.record.context, "get_request_decoration", None)
-            if lookup is not None:
-                return lookup(name)
-        raise AttributeError(name)
-
     def __repr__(self):
         return "<Request %s %s>" % (self.method, self.url)
 
@@ -761,15 +847,6 @@ cdef class Reply:
     @property
     def server(self):
         return self.request.app
-
-    def __getattr__(self, name):
-        # Reply decorations (decorate_reply), as for requests.
-        record = self.request.record if self.request is not None else None
-        if name[:1] != "_" and record is not None and record.context is not None:
-            lookup = getattr(record.context, "get_reply_decoration", None)
-            if lookup is not None:
-                return lookup(name)
-        raise AttributeError(name)
 
     def __repr__(self):
         return "<Reply %d>" % self._status

@@ -512,6 +512,8 @@ class Context:
             chain = (error_handler,) + chain
         record.error_handlers = chain or None
         record.parsers = self._record_parsers
+        record.request_decorations = self._request_decorations.flat() or None
+        record.reply_decorations = self._reply_decorations.flat() or None
 
 
 def _join(prefix: str, url: str) -> str:

@@ -100,6 +100,10 @@ class Decorations:
                     self.kind, name, "', '".join(missing)))
         self.own[name] = value
 
+    def flat(self) -> dict[str, Any]:
+        """Every value visible here, by name (after :meth:`freeze`)."""
+        return self._flat if self._flat is not None else {}
+
     def freeze(self) -> None:
         """Flatten the chain into one dict (the parent must be frozen first)."""
         flat = dict(self.parent._flat if self.parent is not None else {})

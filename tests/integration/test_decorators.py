@@ -320,3 +320,35 @@ def test_undecorated_attribute_is_an_error_in_a_handler():
     app.register(lambda ctx, opts: ctx.decorate_request("only_here", 1))
     app.get("/x", lambda request, reply: request.only_here)
     assert app.inject_sync("GET", "/x").status_code == 500
+
+
+def test_not_found_requests_read_the_defaults_of_their_prefix():
+    app = fastcore.App()
+    app.decorate_request("user", None)
+    app.decorate_reply("theme", "dark")
+    app.set_not_found_handler(lambda request, reply: reply.code(404).send(
+        {"user": request.user, "theme": reply.theme}))
+
+    def api(ctx, opts):
+        ctx.decorate_request("role", "guest")
+        ctx.set_not_found_handler(lambda request, reply: reply.code(404).send(
+            {"user": request.user, "role": request.role, "theme": reply.theme}))
+
+    app.register(api, prefix="/api")
+    assert app.inject_sync("GET", "/nope").json() == {"user": None, "theme": "dark"}
+    assert app.inject_sync("GET", "/api/nope").json() == {"user": None, "role": "guest",
+                                                          "theme": "dark"}
+
+
+def test_a_value_set_on_one_request_is_not_seen_by_the_next():
+    app = fastcore.App()
+    app.decorate_reply("marks", ())
+
+    @app.get("/x")
+    def handler(request, reply):
+        seen = reply.marks
+        reply.marks = seen + ("set",)
+        return {"seen": list(seen)}
+
+    for _ in range(3):
+        assert app.inject_sync("GET", "/x").json() == {"seen": []}

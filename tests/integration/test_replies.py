@@ -593,6 +593,42 @@ def test_set_cookie_twice_gives_two_header_lines():
     assert response.headers["set-cookie"] == ["a=1; Path=/", "b=2; HttpOnly"]
 
 
+@pytest.mark.parametrize("value, line", [
+    ("plain", b"x-v: plain"),
+    ("caf\u00e9", b"x-v: caf\xe9"),                 # latin-1, one byte each
+    (0, b"x-v: 0"),
+    (1234567890123, b"x-v: 1234567890123"),
+    (-42, b"x-v: -42"),
+    (2 ** 70, b"x-v: " + str(2 ** 70).encode()),
+    (True, b"x-v: True"),
+    (1.5, b"x-v: 1.5"),
+    (b"raw", b"x-v: raw"),
+    (["a", 2], None),                                # two lines, in order
+])
+def test_header_values_of_every_kind_are_written_as_text(value, line):
+    app = fastcore.App()
+    app.get("/p", lambda request, reply: reply.header("x-v", value) and "ok")
+    lines = [item for item in head_lines(app.inject_sync("GET", "/p").raw)
+             if item.startswith(b"x-v:")]
+    assert lines == ([line] if line is not None else [b"x-v: a", b"x-v: 2"])
+
+
+def test_a_head_longer_than_the_write_buffer_is_written_whole():
+    app = fastcore.App()
+    values = ["%04d" % i + "v" * 90 for i in range(60)]       # about 6 KB of headers
+
+    @app.get("/p")
+    def handler(request, reply):
+        for i, value in enumerate(values):
+            reply.header("x-h%d" % i, value)
+        return "ok"
+
+    response = app.inject_sync("GET", "/p")
+    assert [response.headers["x-h%d" % i] for i in range(60)] == values
+    assert response.body == b"ok"
+    assert_length(response)
+
+
 def test_other_headers_set_twice_are_replaced():
     app = fastcore.App()
     app.get("/p", lambda request, reply: reply.header("x-a", "1").header("x-a", "2") and "ok")

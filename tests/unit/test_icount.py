@@ -26,13 +26,14 @@ def test_parse_collected_refuses_output_without_a_count():
         icount.parse_collected("valgrind: command not found\n")
 
 
-@pytest.mark.parametrize("route", sorted(icount.REQUESTS))
-def test_the_driver_serves_every_route(route):
+@pytest.mark.parametrize("module, route", [("bench.app", route) for route in sorted(
+    icount.REQUESTS)] + [("bench.app_plugins", "json")])
+def test_the_driver_serves_every_route(module, route):
     # The child the script runs under valgrind, run directly: it checks the
     # answer itself and exits non-zero on anything but 200.
     done = subprocess.run(
         [sys.executable, os.path.join(icount.ROOT, "bench", "icount.py"), "--child", icount.ROOT,
-         route, "3"],
+         module, route, "3"],
         cwd=icount.ROOT, env=dict(os.environ, PYTHONPATH=icount.ROOT),
         capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
