@@ -167,6 +167,7 @@ cdef class Reply:
     cdef object _timer
     cdef object _task
     cdef public bint _written
+    cdef bint _framing            # a content-length, transfer-encoding or connection header was set
 
 
 cdef class Connection:

@@ -727,7 +727,7 @@ cdef class Reply:
 
     def header(self, name, value):
         # HOT PATH: plugins set headers on every request (rate_limit, cors, cache)
-        cdef object key = _CHECKED_NAMES.get(name)
+        cdef str key = _CHECKED_NAMES.get(name)
         if key is None:
             key = _checked_name(name)
         if type(value) is list:
@@ -737,14 +737,18 @@ cdef class Reply:
             _check_header_value(key, value)
         if self._headers is None:
             self._headers = {}
-        if key == "content-type":
+        # The names handled apart are one str object each (_checked_name).
+        if key is _K_CONTENT_TYPE:
             self._ctype = header_value_str(value)
             return self
-        if key == "set-cookie" and key in self._headers:
-            old = self._headers[key]
-            self._headers[key] = (old if type(old) is list else [old]) + (
-                value if type(value) is list else [value])
-            return self
+        if key is _K_SET_COOKIE:
+            if key in self._headers:
+                old = self._headers[key]
+                self._headers[key] = (old if type(old) is list else [old]) + (
+                    value if type(value) is list else [value])
+                return self
+        elif key is _K_CONTENT_LENGTH or key is _K_TRANSFER_ENCODING or key is _K_CONNECTION:
+            self._framing = True
         self._headers[key] = value
         return self
 
@@ -862,11 +866,22 @@ cdef dict _CHECKED_NAMES = {}
 cdef Py_ssize_t _CHECKED_NAMES_MAX = 1024
 
 
+cdef str _K_CONTENT_TYPE = "content-type"
+cdef str _K_SET_COOKIE = "set-cookie"
+cdef str _K_CONTENT_LENGTH = "content-length"
+cdef str _K_TRANSFER_ENCODING = "transfer-encoding"
+cdef str _K_CONNECTION = "connection"
+cdef dict _SPECIAL_NAMES = {key: key for key in (
+    _K_CONTENT_TYPE, _K_SET_COOKIE, _K_CONTENT_LENGTH, _K_TRANSFER_ENCODING, _K_CONNECTION)}
+
+
 cdef str _checked_name(object name):
-    # RFC 9110 §5.1: a name is a token.
+    # RFC 9110 §5.1: a name is a token. The names reply.header() handles apart
+    # come back as the one object each that it compares by identity.
     cdef str key = name.lower()
     if _TOKEN(key) is None:
         raise errors.ReplyInvalidHeaderError("Invalid header name %r" % (key,))
+    key = _SPECIAL_NAMES.get(key, key)
     if len(_CHECKED_NAMES) < _CHECKED_NAMES_MAX and type(name) is str:
         _CHECKED_NAMES[name] = key
     return key
@@ -916,7 +931,7 @@ cdef class Connection:
         keep = self._keep(req)
         if reply._headers is not None:
             h = reply._headers
-            if "content-length" in h or "transfer-encoding" in h or "connection" in h:
+            if reply._framing:
                 h.pop("content-length", None)      # (rare: the framing is ours to write)
                 h.pop("transfer-encoding", None)
                 if header_value_str(h.get("connection", "")).lower() == "close":

@@ -182,6 +182,23 @@ def test_fixed_body_drops_a_transfer_encoding_set_by_the_handler():
     assert response.headers["content-length"] == "6"
 
 
+@pytest.mark.parametrize("name, value, line", [
+    ("Content-Length", "999", b"content-length: 6"),
+    ("TRANSFER-ENCODING", "chunked", None),
+    ("Connection", "close", b"connection: close"),
+    ("connection", "keep-alive", b"connection: keep-alive"),
+])
+def test_each_framing_header_set_alone_is_replaced_by_the_servers_own(name, value, line):
+    app = fastcore.App()
+    app.get("/p", lambda request, reply: reply.header(name, value) and "héllo")
+    response = app.inject_sync("GET", "/p")
+    lines = [item for item in head_lines(response.raw)
+             if item.lower().startswith(name.lower().encode() + b":")]
+    assert lines == ([line] if line is not None else [])
+    assert response.body == "héllo".encode()
+    assert_length(response)
+
+
 @pytest.mark.parametrize("payload, ctype, body", [
     ("<p>é</p>", "text/html; charset=utf-8", "<p>é</p>".encode()),
     ({"a": 1}, "application/vnd.api+json", b'{"a":1}'),
