@@ -168,6 +168,7 @@ cdef class Reply:
     cdef object _task
     cdef public bint _written
     cdef bint _framing            # a content-length, transfer-encoding or connection header was set
+    cdef int _set_header(self, object name, object value) except -1
 
 
 cdef class Connection:
@@ -191,6 +192,7 @@ cdef class Connection:
 
     cdef int _write(self, Reply reply, object body, bytes ctype) except -1
     cdef bint _keep(self, Request req)
+    cdef object _peername(self)
     cdef int _stream(self, Reply reply, object source, bytes ctype) except -1
     cdef int _abort_stream(self) except -1
     cdef int _write_last(self, object encoder) except -1

@@ -649,6 +649,7 @@ cdef class Request:
     def ip(self):
         # HOT PATH: rate_limit's default key. Without trust_proxy it is the
         # socket peer: no need to build the headers for the hostname.
+        cdef tuple peer
         if self._proxy is None and self.proto.server.trust_proxy is None:
             peer = self.proto._peername()
             return peer[0] if peer else None
@@ -727,6 +728,16 @@ cdef class Reply:
 
     def header(self, name, value):
         # HOT PATH: plugins set headers on every request (rate_limit, cors, cache)
+        self._set_header(name, value)
+        return self
+
+    def headers(self, mapping):
+        for name, value in mapping.items():
+            self._set_header(name, value)
+        return self
+
+    cdef int _set_header(self, object name, object value) except -1:
+        # HOT PATH: reply.header() and reply.headers()
         cdef str key = _CHECKED_NAMES.get(name)
         if key is None:
             key = _checked_name(name)
@@ -740,26 +751,27 @@ cdef class Reply:
         # The names handled apart are one str object each (_checked_name).
         if key is _K_CONTENT_TYPE:
             self._ctype = header_value_str(value)
-            return self
+            return 0
         if key is _K_SET_COOKIE:
             if key in self._headers:
                 old = self._headers[key]
                 self._headers[key] = (old if type(old) is list else [old]) + (
                     value if type(value) is list else [value])
-                return self
+                return 0
         elif key is _K_CONTENT_LENGTH or key is _K_TRANSFER_ENCODING or key is _K_CONNECTION:
             self._framing = True
         self._headers[key] = value
-        return self
-
-    def headers(self, mapping):
-        for name, value in mapping.items():
-            self.header(name, value)
-        return self
+        return 0
 
     def get_header(self, name):
-        cdef str key = name.lower()
-        if key == "content-type":
+        # HOT PATH: cors reads Vary on every request
+        cdef str key = _CHECKED_NAMES.get(name)
+        if key is None:
+            try:
+                key = _checked_name(name)
+            except errors.ReplyInvalidHeaderError:
+                return None                  # (never set: header() refuses it)
+        if key is _K_CONTENT_TYPE:
             return self._ctype
         if self._headers is None:
             return None
@@ -905,7 +917,7 @@ cdef _check_header_value(str name, object value):
 cdef class Connection:
     """One connection's transport, flags and response writer (see the module doc)."""
 
-    def _peername(self):
+    cdef object _peername(self):
         if self.peer is None and self.transport is not None:
             self.peer = self.transport.get_extra_info("peername") or ()
         return self.peer

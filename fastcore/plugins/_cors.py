@@ -144,8 +144,12 @@ def _add_vary(reply: Any, name: str) -> None:
     current = reply.get_header("vary")
     if current is None:
         reply.header("vary", name)
-        return
-    current = str(current)
+    else:
+        _merge_vary(reply, str(current), name)
+
+
+def _merge_vary(reply: Any, current: str, name: str) -> None:
+    """Add ``name`` to a Vary value already set, unless it is there (or ``*`` is)."""
     names = [part.strip().lower() for part in current.split(",")]
     if "*" not in names and name.lower() not in names:
         reply.header("vary", current + ", " + name)
@@ -218,7 +222,11 @@ def make_hook(policy: Policy) -> Callable:
     def on_request(request: Any, reply: Any) -> Any:
         # Runs for every request: without Origin, one header lookup (and Vary).
         if vary:
-            _add_vary(reply, "Origin")
+            current = reply.get_header("vary")
+            if current is None:
+                reply.header("vary", "Origin")
+            else:
+                _merge_vary(reply, str(current), "Origin")
         origin = request.get_header("origin")
         if origin is None:
             return None
