@@ -127,32 +127,28 @@ class Cache:
     def lookup_memory(self, request: Any, reply: Any) -> Any:
         """on_request with the memory store: a hit is answered without waiting."""
         # A hit: the plan (one dict lookup), the key, one lookup in the store, send.
-        keyed = self._keyed(request)
-        if keyed is None:
-            return None
-        plan, key = keyed
-        store = self._store
-        now = store.clock()
-        entry = store.get(key, now)
-        if entry is not None:
-            _answer(reply, entry, now)
-            return None
-        return self._begin(request, reply, plan, key, store.generation)
-
-    def lookup_redis(self, request: Any, reply: Any) -> Any:
-        """on_request with the Redis store: waits only on routes that cache."""
-        keyed = self._keyed(request)
-        if keyed is None:
-            return None
-        return self._lookup_remote(request, reply, *keyed)
-
-    def _keyed(self, request: Any) -> tuple[RoutePlan, tuple] | None:
-        """The route's plan and the request's key; None when it is not cached."""
         plan = self._plan(request)
         if plan is None:
             return None
         key = plan.key(request)
-        return None if key is None else (plan, key)
+        if key is None:
+            return None
+        store = self._store
+        now = store.clock()
+        entry = store.get(key, now)
+        if entry is not None:
+            return _answer(reply, entry, now)
+        return self._begin(request, reply, plan, key, store.generation)
+
+    def lookup_redis(self, request: Any, reply: Any) -> Any:
+        """on_request with the Redis store: waits only on routes that cache."""
+        plan = self._plan(request)
+        if plan is None:
+            return None
+        key = plan.key(request)
+        if key is None:
+            return None
+        return self._lookup_remote(request, reply, plan, key)
 
     async def _lookup_remote(self, request: Any, reply: Any, plan: RoutePlan,
                              key: tuple) -> None:
@@ -194,9 +190,7 @@ class Cache:
         config = request.route_config
         if not config or "cache" not in config:
             return payload
-        # A per-request value lives in the request's __dict__; reading it there
-        # skips the decoration lookup a hit (which never sets one) would pay.
-        miss = vars(request).get("cache_miss")
+        miss = request.cache_miss
         if miss is None:
             return payload
         request.cache_miss = None
@@ -247,7 +241,7 @@ def _body_bytes(payload: Any) -> Any:
 def _answer(reply: Any, entry: Entry, now: float) -> None:
     """Send ``entry`` as this request's answer (a hit)."""
     reply.headers(entry.headers)
-    reply.header("age", str(max(0, int(now - entry.stored_at))))
+    reply.header("age", max(0, int(now - entry.stored_at)))
     reply.send(entry.body)
 
 
