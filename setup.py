@@ -20,7 +20,7 @@ compile_args = ["-O0", "-g"] if DEBUG else ["-O2"]
 
 extensions = [
     Extension(f"fastcore.{name}", [f"fastcore/{name}.pyx"], extra_compile_args=compile_args)
-    for name in ("_router", "_reply", "_lifecycle", "_http1", "_serialize_plan", "_serialize",
+    for name in ("_router", "_reply", "_tally", "_lifecycle", "_http1", "_serialize_plan", "_serialize",
                  "_validate", "_ws_frames", "_event_sink")
 ]
 

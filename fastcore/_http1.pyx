@@ -68,6 +68,7 @@ cdef object _HttpRequestParser = httptools.HttpRequestParser
 cdef object _FastcoreError = errors.FastcoreError
 cdef object _map_client_error = errors.map_client_error
 cdef object _error_body = errors.error_body
+cdef object _BadUrlError = errors.BadUrlError
 
 cdef enum:
     # deadline kinds
@@ -604,6 +605,8 @@ cdef class HttpProtocol(Lifecycle):
                 found = router.find(req.method, req.path, host, version, custom)
         except Exception as exc:
             # A bad URL, or a strategy's derive() that raised: the error handler answers.
+            if type(exc) is _BadUrlError:
+                server.bad_urls += 1
             req._lookup_error = exc
             return 0
         if found is not None:
@@ -729,6 +732,12 @@ cdef class HttpProtocol(Lifecycle):
 
     cdef int _write_fail(self, int kind, object error) except -1:
         cdef bytes body
+        if kind == FAIL_TIMEOUT:
+            self.server.client_timeouts += 1
+        elif kind == FAIL_HEADER_OVERFLOW:
+            self.server.client_header_overflows += 1
+        elif kind != FAIL_STOP:
+            self.server.client_errors += 1
         if kind == FAIL_ERROR:
             body = _error_body(error.status_code, str(error), error.code)
             self._out(build_response(status_line(error.status_code), b"", CT_JSON,

@@ -50,6 +50,7 @@ from fastcore._websocket import WebSocket, handshake, is_upgrade, start_handler
 from cpython.ref cimport PyObject, Py_XDECREF
 from cpython.dict cimport PyDict_DelItem, PyDict_GetItem, PyDict_SetItem
 
+from fastcore._tally cimport tally_response
 from fastcore._reply cimport (CT_JSON, CT_NONE, CT_OCTET, CT_TEXT, Connection, Reply, Request,
                               RouteRecord, Server, client_error_response, monotonic, seed_reply,
                               seed_request)
@@ -527,6 +528,10 @@ cdef class Lifecycle(Connection):
                 self.transport.abort()
             return 0
         reply.sent = False
+        if record is not None:
+            record.error_handler_calls += 1
+        else:
+            self.server.not_found.error_handler_calls += 1
         handlers = record.error_handlers if record is not None else None
         i = reply._error_depth
         reply._error_depth += 1
@@ -710,6 +715,8 @@ cdef class Lifecycle(Connection):
                 server.request_logger.completed(req, reply)
             except BaseException as exc:
                 server.logger.error("request logging failed", exc_info=exc)
+        if server.response_buckets is not None:
+            tally_response(server, req, reply._status)
         if req.record is not None and req.record.on_response is not None:
             req._resp_i = 0
             self._on_response_next(req, reply)

@@ -57,6 +57,8 @@ cdef class RouteRecord:
     # None when there are none): each request and reply starts with them as attributes.
     cdef public dict request_decorations
     cdef public dict reply_decorations
+    cdef public unsigned long long error_handler_calls  # errors handled for its requests
+    cdef public dict tallies                   # {method: {status: _tally.ResponseTally}}, or None
 
 
 cdef class Server:
@@ -95,6 +97,14 @@ cdef class Server:
     cdef public double ws_ping_timeout
     cdef public object ws_keepalive            # the KeepAlive walk (_ws_keepalive), or None
     cdef unsigned long long req_counter
+    # What the core counts at its choke points (App.stats()): connections it
+    # answered with 408, 431 or another transport-level refusal, and URLs that
+    # could not be decoded (FC_ERR_BAD_URL). Plain C additions, paid only there.
+    cdef public unsigned long long client_timeouts
+    cdef public unsigned long long client_header_overflows
+    cdef public unsigned long long client_errors
+    cdef public unsigned long long bad_urls
+    cdef public object response_buckets        # _tally.Buckets while responses are counted, or None
     cdef object _sweeper
     cdef object _all_closed
     cdef double _tick

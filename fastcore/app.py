@@ -14,14 +14,15 @@ from __future__ import annotations
 import asyncio
 import time
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from . import errors
 from ._http1 import HttpProtocol
 from ._reply import RouteRecord, Server
+from ._tally import Buckets
 from ._router import Router
 from ._ws_keepalive import KeepAlive
-from .boot import PluginNode, load_late, load_queue
+from .boot import PluginNode, load_late, load_queue, plugin_durations
 from .context import Context, RouteEntry
 from .context import HTTP_METHODS, SUPPORTED_METHODS  # noqa: F401  (re-exported)
 from .hooks import LIFECYCLE_HOOKS, call_hook, run_logged
@@ -84,6 +85,9 @@ class App(Context):
         self._started = False
         self._boot_error: BaseException | None = None
         self._late_plugins: list = []       # (booted node, plugin node) registered late
+        self._ready_seconds: float | None = None
+        self._response_buckets: Buckets | None = None      # count_responses()
+        self._not_found_records: list[RouteRecord] = []   # built at ready(), per prefix
         Context.__init__(self, self, None, "", "root")
         self._contexts.append(self)
         self._node = self._root_node
@@ -136,6 +140,7 @@ class App(Context):
         self._finalize()
         for _, fn in self._lifecycle_hooks["on_ready"]:
             await call_hook(fn)
+        self._ready_seconds = time.perf_counter() - started
 
     def _finalize(self) -> None:
         """Complete every record from its context; runs once, with the blueprint locked."""
@@ -166,6 +171,7 @@ class App(Context):
         for prefix, (context, handler, hooks) in self._not_found_handlers.items():
             record = RouteRecord("*", "*", handler, context=context, is_not_found=True)
             context._complete_record(record, hooks, None)
+            self._not_found_records.append(record)
             if prefix:
                 table.append((prefix, record))
             else:
@@ -204,6 +210,7 @@ class App(Context):
         state.not_found_resolver = self._not_found_resolver
         state.rewrite_url = opts["rewrite_url"]
         state.framework_errors = opts["framework_errors"]
+        state.response_buckets = self._response_buckets
         state.ws_max_message_size = opts["ws_max_message_size"]
         state.ws_close_timeout = float(opts["ws_close_timeout"])
         state.ws_ping_interval = float(opts["ws_ping_interval"])
@@ -286,6 +293,87 @@ class App(Context):
         """Serve until SIGINT/SIGTERM; ``workers > 1`` forks SO_REUSEPORT workers."""
         from .server import serve
         serve(self, host=host, port=port, workers=workers, backlog=backlog)
+
+    # -- introspection --------------------------------------------------------------
+    def count_responses(self, buckets: Iterable[float]) -> None:
+        """From now on, count every response by route, method and status, with
+        its duration (from the request's first byte to its last byte written)
+        in ``buckets``: upper bounds in seconds, increasing (+Inf is added).
+        ``stats()["responses"]`` reads the counts. The counting is compiled
+        and runs after the response is written; until this is called it costs
+        nothing. A second call must give the same bounds."""
+        bounds = tuple(float(b) for b in buckets)
+        if not bounds or any(not 0 < b < float("inf") for b in bounds) or any(
+                a >= b for a, b in zip(bounds, bounds[1:])):
+            raise ValueError("buckets are finite positive bounds in increasing order, got %r"
+                             % (buckets,))
+        if self._response_buckets is not None:
+            if self._response_buckets.seconds != bounds:
+                raise ValueError("responses are already counted in the buckets %r"
+                                 % (self._response_buckets.seconds,))
+            return
+        self._response_buckets = Buckets(bounds)
+        if self._state is not None:
+            self._state.response_buckets = self._response_buckets
+
+    def stats(self) -> dict[str, Any]:
+        """What the core has counted so far, read in one pass (SPEC §14): the
+        metrics plugin turns it into gauges and counters at each scrape.
+
+        ``connections``: ``open`` (HTTP/1 connections and WebSockets),
+        ``keep_alive`` (HTTP/1 connections idle between requests), ``websocket``.
+        ``client_errors``: connections refused at the transport level, by kind
+        (``timeout``: 408, ``header_overflow``: 431, ``error``: any other).
+        ``bad_urls``: requests whose URL could not be decoded (FC_ERR_BAD_URL).
+        ``error_handler_calls``: ``{route pattern: n}``, each error handler run
+        (the default one included), ``"__not_found__"`` for unmatched requests.
+        ``plugins``: ``{name: seconds}`` each booted plugin took, its own
+        plugins included (a name registered twice: the sum). ``ready_seconds``:
+        the whole ``ready()``, or None before it finished. Once
+        ``count_responses`` was called, ``response_buckets`` (its bounds) and
+        ``responses``: ``[(method, route pattern, status, tally), ...]``, each
+        tally a ``_tally.ResponseTally`` (``buckets``: each bucket's own count,
+        +Inf last; ``count``; ``total_seconds``); else None for both.
+        """
+        state = self._state
+        buckets = self._response_buckets
+        http = tuple(state.connections) if state is not None else ()
+        ws = len(state.websockets) if state is not None else 0
+        return {
+            "connections": {"open": len(http) + ws, "websocket": ws,
+                            "keep_alive": sum(1 for proto in http if proto.is_idle)},
+            "client_errors": {
+                "timeout": state.client_timeouts if state is not None else 0,
+                "header_overflow": state.client_header_overflows if state is not None else 0,
+                "error": state.client_errors if state is not None else 0},
+            "bad_urls": state.bad_urls if state is not None else 0,
+            "error_handler_calls": self._error_handler_calls(),
+            "plugins": plugin_durations(self._root_node),
+            "ready_seconds": self._ready_seconds,
+            "response_buckets": buckets.seconds if buckets is not None else None,
+            "responses": self._responses() if buckets is not None else None,
+        }
+
+    def _records(self) -> Iterator[tuple[str, RouteRecord]]:
+        """``(route label, record)`` of every record once, not-found ones last."""
+        seen = set()
+        for record in [entry.record for entry in self._route_entries] + [
+                self._not_found, *self._not_found_records]:
+            if id(record) not in seen:
+                seen.add(id(record))
+                yield ("__not_found__" if record.is_not_found else record.url), record
+
+    def _error_handler_calls(self) -> dict[str, int]:
+        calls: dict[str, int] = {}
+        for label, record in self._records():
+            calls[label] = calls.get(label, 0) + record.error_handler_calls
+        return calls
+
+    def _responses(self) -> list[tuple]:
+        return [(method, label, status, tally)
+                for label, record in self._records() if record.tallies
+                for method, statuses in list(record.tallies.items())
+                for status, tally in list(statuses.items())]
 
     # -- in-process requests ------------------------------------------------------
     async def inject(self, method: str = "GET", url: str = "/", headers: dict | None = None,

@@ -214,6 +214,18 @@ def _boot_error(node: PluginNode, exc: BaseException) -> errors.PluginBootError:
         node.name, type(exc).__name__, exc))
 
 
+def plugin_durations(root: PluginNode) -> dict[str, float]:
+    """``{name: seconds}`` of every booted plugin under ``root`` (names summed)."""
+    found: dict[str, float] = {}
+    pending = list(root.children)
+    while pending:
+        node = pending.pop()
+        if node.elapsed is not None and node.booted:
+            found[node.name] = found.get(node.name, 0.0) + node.elapsed
+        pending.extend(node.children)
+    return found
+
+
 def render_tree(root: PluginNode) -> str:
     """The plugin tree, one line per plugin with its boot time (children included)."""
     lines = ["%s %s" % (root.name, _duration(root))]

@@ -18,6 +18,7 @@ After that the blueprint is locked: every registration method raises
 from __future__ import annotations
 
 import warnings
+from types import MappingProxyType
 from typing import Any, Callable
 
 from . import boot, errors, route_schema
@@ -134,11 +135,28 @@ class Context:
         """The registered routes as ``(method, url, constraints)`` tuples."""
         return tuple((m, p, c) for m, p, c, _ in self._root._router.routes())
 
+    def get_route_definitions(self) -> tuple:
+        """Every route declared on the app, in declaration order, one
+        ``(method, url, options, context)`` per method: ``options`` is a read-only
+        view of the route options the ``on_route`` hooks saw (``schema``,
+        ``config``, ...), ``context`` the context that declared the route. The HEAD
+        routes ``ready()`` adds for GET routes are not declared, so not listed."""
+        return tuple((entry.record.method, entry.record.url, MappingProxyType(entry.options),
+                      entry.context) for entry in self._root._route_entries)
+
     def has_route(self, method: str, url: str, constraints: dict | None = None) -> bool:
         return self._root._router.has_route(method.upper(), url, constraints)
 
     def print_routes(self) -> str:
         return self._root._router.print_routes()
+
+    def stats(self) -> dict[str, Any]:
+        """What the core has counted, app-wide (``App.stats``)."""
+        return self._root.stats()
+
+    def count_responses(self, buckets: Any) -> None:
+        """Count every response by route, method, status and duration (``App.count_responses``)."""
+        self._root.count_responses(buckets)
 
     def print_plugins(self) -> str:
         """The plugin tree of the app, each plugin with its boot time in ms."""
@@ -479,6 +497,12 @@ class Context:
 
     def has_content_type_parser(self, content_type: Any) -> bool:
         return self.parsers.has(content_type)
+
+    def get_content_types(self) -> tuple:
+        """The media types (``type/subtype``, with any parameters it was added
+        with) that a parser in this context reads, built-ins included; regex and
+        catch-all parsers match no fixed type and are not listed."""
+        return tuple(self.parsers._current_plan().strings)
 
     def remove_content_type_parser(self, content_type: Any):
         self._check_open("remove_content_type_parser")

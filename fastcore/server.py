@@ -10,17 +10,22 @@ stop every worker gracefully (``App.close``) before the supervisor exits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import glob
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 
 log = logging.getLogger("fastcore")
 
 RESTART_WINDOW = 10.0   # seconds over which worker restarts are counted
 RESTART_LIMIT = 20      # restarts within the window before the supervisor gives up
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -104,6 +109,7 @@ def supervise(app, host: str, port: int, workers: int, backlog: int = 1024) -> N
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     ready_r, ready_w = os.pipe()
+    metrics_dir, own_metrics_dir = _metrics_dir()
     children = {_fork_worker(app, host, port, backlog, ready_w) for _ in range(workers)}
     restarts: list[float] = []
     try:
@@ -129,6 +135,7 @@ def supervise(app, host: str, port: int, workers: int, backlog: int = 1024) -> N
                 log.error("workers keep dying; stopping")
                 break
             log.warning("worker %d exited (status %d); starting another", pid, status)
+            _forget_live_values(metrics_dir, pid)
             children.add(_fork_worker(app, host, port, backlog, ready_w))
     except _Stop:
         pass
@@ -158,6 +165,33 @@ def supervise(app, host: str, port: int, workers: int, backlog: int = 1024) -> N
         reserved.close()
         os.close(ready_r)
         os.close(ready_w)
+        if own_metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            del os.environ[METRICS_DIR_VARIABLE]
+
+
+def _metrics_dir() -> tuple[str, bool]:
+    """The directory where workers' metrics meet: ``PROMETHEUS_MULTIPROC_DIR``,
+    created here for the workers to inherit unless the user set one.
+
+    prometheus-client's multiprocess mode (the ``metrics`` plugin) writes each
+    worker's values to files there and sums them at a scrape; the supervisor
+    owns the directory it made and removes it when it stops.
+    """
+    given = os.environ.get(METRICS_DIR_VARIABLE)
+    if given:
+        return given, False
+    made = tempfile.mkdtemp(prefix="fastcore-metrics-")
+    os.environ[METRICS_DIR_VARIABLE] = made
+    return made, True
+
+
+def _forget_live_values(metrics_dir: str, pid: int) -> None:
+    """Drop a dead worker's live gauges (prometheus-client names those files
+    ``gauge_live<mode>_<pid>.db``); its counters stay, so totals never go back."""
+    for path in glob.glob(os.path.join(metrics_dir, "gauge_live*_%d.db" % pid)):
+        with contextlib.suppress(OSError):
+            os.remove(path)
 
 
 def _wait_ready(fd: int, count: int, timeout: float = 60.0) -> None:

@@ -12,7 +12,11 @@ import asyncio
 import contextlib
 import itertools
 import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -189,6 +193,34 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def start_cli(app_ref: str, *args: str, env: dict | None = None):
+    """``python -m fastcore run app_ref --port 0 *args`` in a subprocess:
+    ``(process, port)`` once it says where it listens (its first stderr line)."""
+    env = dict(env if env is not None else os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fastcore", "run", app_ref, "--host", "127.0.0.1",
+         "--port", "0", *args], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+    if not match:
+        proc.kill()
+        raise AssertionError("server did not start: %r" % line)
+    return proc, int(match.group(1))
+
+
+def stop_cli(proc) -> int:
+    """SIGTERM, then the exit status (killed if it takes over 20 s)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def get(path: str = "/", headers: str = "") -> bytes:

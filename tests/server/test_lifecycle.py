@@ -1,19 +1,15 @@
 """listen/close over real sockets, and the command line with worker processes."""
 import asyncio
 import os
-import re
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 import fastcore
-from tests.conftest import RawClient, get, live_server
+from tests.conftest import RawClient, get, live_server, start_cli, stop_cli
 
 BODY_503 = b'{"error":"Service Unavailable","message":"Service Unavailable","statusCode":503}'
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def make_app(**options):
@@ -138,17 +134,7 @@ def test_listen_inside_callers_loop_and_inject_share_the_app():
 
 
 def _start_cli(*args):
-    env = dict(os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fastcore", "run", "tests.server.worker_app:app",
-         "--host", "127.0.0.1", "--port", "0", *args],
-        cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    line = proc.stderr.readline()
-    match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-    if not match:
-        proc.kill()
-        raise AssertionError("server did not start: %r" % line)
-    return proc, int(match.group(1))
+    return start_cli("tests.server.worker_app:app", *args)
 
 
 def _pid_of_worker(port):
@@ -160,12 +146,7 @@ def _pid_of_worker(port):
 
 
 def _stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    return stop_cli(proc)
 
 
 def test_cli_serves_one_worker_and_stops_on_sigterm():
