@@ -140,12 +140,24 @@ def run_flood(policy):
         thread.join(10)
         got = read_all_ws(slow, lambda f: f[0] == 8 or (f[0] == 1 and f[1].get("end")))
         slow.close()
-    return received, got, grown
+        counted = srv.run(app.channels.stats)
+    return received, got, grown, counted
+
+
+def check_counts(counted, policy, got, dropped):
+    # Every message written to a subscriber was read here: the fast one read
+    # all TICKS + "end", the slow one up to "end" or the close frame.
+    slow_got = sum(1 for f in got if f[0] == 1)
+    assert counted["published"] == TICKS + 1
+    assert counted["delivered"] == TICKS + 1 + slow_got
+    assert counted["dropped"] == {**dict.fromkeys(("conflate", "drop_oldest", "disconnect"),
+                                                  0), policy: dropped(slow_got)}
 
 
 def test_a_slow_subscriber_under_conflate_keeps_a_bounded_backlog_and_ends_up_current():
-    received, got, grown = run_flood("conflate")
+    received, got, grown, counted = run_flood("conflate")
     assert received == list(range(TICKS))          # the fast one missed nothing
+    check_counts(counted, "conflate", got, lambda slow_got: TICKS + 1 - slow_got)
     # 100,000 ticks of ~350 bytes held for the slow one would be ~35 MB more.
     assert grown < 12 * 1024, "RSS grew by %d KiB" % grown
     ticks = [f[1] for f in got if f[0] == 1 and "i" in f[1]]
@@ -158,8 +170,9 @@ def test_a_slow_subscriber_under_conflate_keeps_a_bounded_backlog_and_ends_up_cu
 
 
 def test_a_slow_subscriber_under_drop_oldest_ends_with_the_newest_ticks():
-    received, got, grown = run_flood("drop_oldest")
+    received, got, grown, counted = run_flood("drop_oldest")
     assert received == list(range(TICKS))
+    check_counts(counted, "drop_oldest", got, lambda slow_got: TICKS + 1 - slow_got)
     assert grown < 12 * 1024, "RSS grew by %d KiB" % grown
     ticks = [f[1]["i"] for f in got if f[0] == 1 and "i" in f[1]]
     assert ticks == sorted(ticks)
@@ -167,11 +180,35 @@ def test_a_slow_subscriber_under_drop_oldest_ends_with_the_newest_ticks():
 
 
 def test_a_slow_subscriber_under_disconnect_is_closed_with_1008():
-    received, got, _ = run_flood("disconnect")
+    received, got, _, counted = run_flood("disconnect")
     assert received == list(range(TICKS))
+    # Its full backlog (256) and the message that did not fit.
+    check_counts(counted, "disconnect", got, lambda slow_got: 256 + 1)
     closes = [f[1] for f in got if f[0] == 8]
     assert closes and closes[0][:2] == (1008).to_bytes(2, "big")
     assert closes[0][2:] == b"slow consumer"
+
+
+def test_stats_count_a_live_fan_out_and_its_subscribers():
+    app = make_app()
+    with live_server(app) as srv:
+        url = "ws://%s:%d/ws?channels=s,t" % (srv.host, srv.port)
+        with connect(url) as one, connect(url) as two:
+            assert one.recv(timeout=10) == two.recv(timeout=10) == "subscribed"
+            assert srv.run(app.channels.stats)["subscribers"] == 4
+            for i in range(20):
+                srv.call(app.channels.publish("st"[i % 2], i))
+            for client in (one, two):
+                assert [orjson.loads(client.recv(timeout=10)) for _ in range(20)] == list(
+                    range(20))
+            assert srv.run(app.channels.stats) == {
+                "published": 20, "delivered": 40, "subscribers": 4,
+                "dropped": {"conflate": 0, "drop_oldest": 0, "disconnect": 0}}
+        for _ in range(100):                       # the server notices the closes
+            if srv.run(app.channels.stats)["subscribers"] == 0:
+                break
+            srv.call(asyncio.sleep(0.01))
+        assert srv.run(app.channels.stats)["subscribers"] == 0
 
 
 class SseReader:
@@ -264,3 +301,7 @@ def test_a_slow_sse_reader_is_bounded_by_the_policy(policy):
     # The reader got far fewer than the 20,000 events: the rest waited in a
     # bounded queue and were conflated, or the stream was ended.
     assert data.count(b"data: ") < 20_000 // 2
+    # Each event once: a write the sink took while its transport filled up
+    # is not sent again from the backlog.
+    events = [line for line in data.split(b"\n") if line.startswith(b"data: ")]
+    assert len(events) == len(set(events))          # each has its own "i"

@@ -73,6 +73,11 @@ def test_two_apps_on_one_redis_deliver_each_others_publishes_in_one_order(redis_
             thread.join(30)
         got_a = [orjson.loads(on_a.recv(timeout=5)) for _ in range(100)]
         got_b = [orjson.loads(on_b.recv(timeout=5)) for _ in range(100)]
+        # Each process counts its own publishes, and delivers everyone's.
+        for srv, app in ((a, one), (b, two)):
+            counted = srv.run(app.channels.stats)
+            assert (counted["published"], counted["delivered"],
+                    counted["subscribers"]) == (50, 100, 1)
     assert got_a == got_b                       # one order for everyone
     assert sorted(seqs["a"] + seqs["b"]) == list(range(1, 101))
     for tag in "ab":

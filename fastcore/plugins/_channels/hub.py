@@ -19,6 +19,12 @@ of publishes leaves each subscriber in one write (``subscribers`` module).
 A WebSocket's subscriptions end when it closes (``ws.on_close``); an SSE
 stream's when its iterator is closed (the client went away, the app closed)
 or the policy ended it.
+
+``stats()`` reads counters kept where the work already happens: the backend
+counts what it numbers, ``_send_to`` adds messages x subscribers once per
+batch (a subscriber that queues them instead takes them back off and adds
+them when its queue is written), the shared ``BacklogPolicy`` counts what it
+discards.
 """
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ from typing import Any, Iterable
 from fastcore.errors import FastcoreError
 
 from .message import Message, Serializers
-from .subscribers import BacklogPolicy, SseSubscriber, Subscriber, WsSubscriber
+from .subscribers import POLICIES, BacklogPolicy, SseSubscriber, Subscriber, WsSubscriber
 
 
 class Channels:
@@ -45,6 +51,8 @@ class Channels:
         self._dirty: list[WsSubscriber] = []
         self._batch: list[Message] = []       # delivered this iteration, in order
         self._flush_handle: asyncio.Handle | None = None
+        self._delivered = 0                   # see stats(); subscribers correct it
+        self._catching_up = 0                 # _Collectors among the subscribers
 
     # -- the API ------------------------------------------------------------------
     def define(self, pattern: str, *, schema: dict) -> None:
@@ -111,6 +119,46 @@ class Channels:
         """How many local subscribers ``channel`` has."""
         return len(self._subscribers.get(channel, ()))
 
+    def stats(self) -> dict:
+        """This process's counts, for the metrics plugin (a plain call)::
+
+            {"published": int, "delivered": int,
+             "dropped": {"conflate": int, "drop_oldest": int, "disconnect": int},
+             "subscribers": int}
+
+        ``published``: messages this process published (``publish`` and
+        ``publish_nowait``) that the backend numbered; with Redis, once Redis
+        has taken them (a ``publish_nowait`` lost to a Redis failure is not
+        counted). Messages published by other processes are not counted here;
+        what reaches this process of them counts under ``delivered``.
+
+        ``delivered``: messages written to subscribers, one per message per
+        subscriber (a batch of k messages in one write counts k); messages a
+        subscriber catches up on (``since``, ``last_value``) count too.
+
+        ``dropped``: messages the ``slow_consumer`` policy discarded (only the
+        configured policy's count moves). ``conflate``: queued messages
+        replaced by a newer one of their channel (and the oldest, when that
+        frees no room: a backlog of ``max_backlog`` channels); ``drop_oldest``:
+        the oldest queued ones; ``disconnect``: messages, not subscribers: the
+        backlog of the subscriber it disconnected plus the message that did
+        not fit. Messages still queued for a connection that closes on its
+        own are neither delivered nor dropped.
+
+        ``subscribers``: current subscriptions, one per subscriber per
+        channel (a WebSocket on three channels counts 3), the sum of
+        ``subscribers(channel)`` over channels; a subscription counts once it
+        is live (``subscribe`` has caught it up).
+
+        The three counts only grow (since the plugin started); ``subscribers``
+        goes up and down.
+        """
+        dropped = dict.fromkeys(POLICIES, 0)
+        dropped[self._policy.name] = self._policy.dropped
+        live = sum(map(len, self._subscribers.values())) - self._catching_up
+        return {"published": self._backend.published, "delivered": self._delivered,
+                "dropped": dropped, "subscribers": max(live, 0)}
+
     async def close(self) -> None:
         for subscriber in list(self._ws.values()):
             subscriber.close()
@@ -154,7 +202,11 @@ class Channels:
             subscriber.flush()
 
     def _send_to(self, targets: tuple, messages: list[Message]) -> None:
+        # HOT PATH: bench/fanout.py: once per set of channels per iteration.
         websockets, streams = targets
+        # Counted for all at once; a subscriber that does not write them now
+        # takes them back off (Subscriber.send_batch).
+        self._delivered += len(messages) * (len(websockets) + len(streams))
         if websockets:
             data = WsSubscriber.join(messages)
             for subscriber in websockets:
@@ -203,8 +255,9 @@ class Channels:
             # What is published while the backend is asked for the kept
             # messages waits in a collector, so that the subscriber gets
             # the kept ones, then the new ones, each once, in order.
-            collector = _Collector()
+            collector = _Collector(self, channel)
             members[collector] = None
+            self._catching_up += 1
             self._targets.pop(channel, None)
             try:
                 if first:
@@ -217,6 +270,7 @@ class Channels:
                 raise
             finally:
                 members.pop(collector, None)
+                self._catching_up -= 1
                 self._targets.pop(channel, None)
             last = 0
             for message in kept + collector.messages:
@@ -287,17 +341,21 @@ class Channels:
 
 
 class _Collector:
-    """Holds a channel's messages while a subscriber catches up."""
+    """Holds a channel's messages while a subscriber catches up; among the
+    channel's WebSockets for ``_send_to``, so it has their ``channels``."""
 
-    __slots__ = ("messages",)
+    __slots__ = ("messages", "channels", "_hub")
 
-    def __init__(self) -> None:
+    def __init__(self, hub: Channels, channel: str) -> None:
         self.messages: list[Message] = []
+        self.channels = {channel}
+        self._hub = hub
 
     def push(self, message: Message) -> None:
         self.messages.append(message)
 
     def send_batch(self, data: bytes, messages: list[Message]) -> None:
+        self._hub._delivered -= len(messages)     # not sent yet: counted when they are
         self.messages.extend(messages)
 
 

@@ -17,6 +17,7 @@ class MemoryBackend:
         self._seq: dict[str, int] = {}
         self._kept: dict[str, deque] = {}
         self._latest: dict[str, Message] = {}
+        self.published = 0           # messages numbered here (Channels.stats)
 
     async def start(self, deliver) -> None:
         """Nothing to connect to."""
@@ -26,6 +27,7 @@ class MemoryBackend:
 
     def publish_nowait(self, channel: str, payload: bytes) -> Message:
         seq = self._seq[channel] = self._seq.get(channel, 0) + 1
+        self.published += 1
         message = self._latest[channel] = Message(channel, seq, payload)
         if self._history:
             kept = self._kept.get(channel)

@@ -102,6 +102,7 @@ class RedisBackend:
         self._publisher: asyncio.Task | None = None
         self._wake_publisher: asyncio.Event | None = None
         self._connected = asyncio.Event()
+        self.published = 0      # this process's messages Redis numbered (Channels.stats)
 
     async def start(self, deliver: Callable[[Message], None]) -> None:
         self._deliver = deliver
@@ -154,6 +155,7 @@ class RedisBackend:
                 elif not future.done():
                     future.set_exception(error)
             return
+        self.published += len(batch)
         for (*_, future), seq in zip(batch, results):
             if future is not None and not future.done():
                 future.set_result(int(seq))

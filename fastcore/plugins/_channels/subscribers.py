@@ -28,6 +28,13 @@ Policies past ``max_backlog``: ``conflate`` keeps the newest message of each
 channel (the newest price wins), ``drop_oldest`` drops the oldest,
 ``disconnect`` closes the WebSocket with 1008 ``slow consumer`` or ends the
 SSE stream.
+
+Counting (``Channels.stats``): the hub adds a batch's deliveries once for
+all the subscribers it walks (messages x subscribers); a subscriber that does
+not write the batch at once takes its messages back off that count, and
+``flush`` adds what it writes from its queue. So the fast path costs nothing
+per subscriber, and ``delivered`` counts what was written. The policy counts
+the messages it discards (``BacklogPolicy.dropped``).
 """
 from __future__ import annotations
 
@@ -49,21 +56,24 @@ class Overflow(Exception):
 class BacklogPolicy:
     """What happens to a queue of messages that reached ``limit``."""
 
-    __slots__ = ("limit", "name")
+    __slots__ = ("limit", "name", "dropped")
 
     def __init__(self, limit: int, name: str) -> None:
         self.limit = limit
         self.name = name
+        self.dropped = 0             # messages discarded by the policy, all subscribers
 
     def add(self, queue: deque, message: Message) -> None:
         """Append ``message``; past the limit, apply the policy (raises Overflow)."""
         if len(queue) >= self.limit:
             if self.name == "disconnect":
                 raise Overflow()
+            before = len(queue)
             if self.name == "conflate":
                 _conflate(queue, message.channel)
             while len(queue) >= self.limit:
                 queue.popleft()
+            self.dropped += before - len(queue)
         queue.append(message)
 
 
@@ -131,12 +141,24 @@ class Subscriber:
         raise NotImplementedError
 
     # the same for both
+    # Whether ``_write`` returning False may still have written (then the
+    # transport is full now): an EventSink's ``write_chunk`` does.
+    written_when_full = False
+
     def send_batch(self, data: bytes, messages: list[Message]) -> None:
-        """A channel's messages of this iteration, ``data`` their ``join``."""
+        """A channel's messages of this iteration, ``data`` their ``join``; the
+        hub has counted them as delivered to this subscriber."""
+        # HOT PATH: bench/fanout.py: once per subscriber per batch; the write
+        # is the common case, the rest runs for subscribers that are behind.
+        if not (self.floor or self.queue or self.slow or self.done):
+            if self._write(data):
+                return
+            if self.written_when_full and not self.closed:
+                self._turn_slow()
+                return
+        self._hub._delivered -= len(messages)   # they go through the queue instead
         if self.floor:
             messages = skip_caught_up(self.floor, messages)
-        elif not (self.queue or self.slow or self.done) and self._write(data):
-            return
         for message in messages:
             self.push(message)
 
@@ -148,6 +170,8 @@ class Subscriber:
         try:
             self.policy.add(self.queue, message)
         except Overflow:
+            # The backlog and the message that did not fit are never sent.
+            self.policy.dropped += len(self.queue) + 1
             self._hub.drop_slow(self)
             return
         if not self.slow and not self.scheduled:
@@ -161,10 +185,19 @@ class Subscriber:
         if not queue or self.slow:
             return
         if self._write(self.join(queue)):
+            self._hub._delivered += len(queue)
             self.queue = None
         elif not self.closed:
-            self.slow = True
-            self._task = asyncio.get_running_loop().create_task(self._drain())
+            if self.written_when_full:         # written; the transport is full now
+                self._hub._delivered += len(queue)
+                self.queue = None
+            self._turn_slow()
+
+    def _turn_slow(self) -> None:
+        # The transport takes no more for now: a task waits for it, then
+        # writes what queued up meanwhile.
+        self.slow = True
+        self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
@@ -215,6 +248,7 @@ class SseSubscriber(Subscriber):
     stream's ``EventSink`` (``reply.sse`` of what ``events()`` returns)."""
 
     __slots__ = ("sink",)
+    written_when_full = True
 
     def __init__(self, sink: Any, policy: BacklogPolicy, hub: Any) -> None:
         super().__init__(policy, hub, sink.write_chunk)
