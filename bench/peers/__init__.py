@@ -172,6 +172,13 @@ PEERS: dict[str, Server] = {
               "--host", "{host}", "--port", "{port}"),
         packages=("fastcore-http",),
     ),
+    # Observability's cost: the workload app with the metrics plugin registered.
+    "fastcore-metrics": Server(
+        name="fastcore-metrics",
+        argv=("{python}", "-m", "fastcore", "run", "bench.app_metrics:app",
+              "--host", "{host}", "--port", "{port}"),
+        packages=("fastcore-http", "prometheus-client"),
+    ),
     "fastcore-cache": Server(
         name="fastcore-cache",
         argv=("{python}", "-m", "fastcore", "run", "bench.app_cache:app",

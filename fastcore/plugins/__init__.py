@@ -11,6 +11,8 @@
 - ``compress``: response compression and request decompression.
 - ``under_pressure``: 503 while the event loop, memory or a health check is over a limit.
 - ``postgres``: an asyncpg pool as ``app.pg``, transactions per route.
+- ``metrics``: Prometheus metrics (prometheus-client) at ``/metrics``.
+- ``swagger``: the OpenAPI 3.1 document of the routes, and the Swagger UI page.
 
 Each is imported on first use, so that a plugin's library is only needed
 when that plugin is (``pip install "fastcore-http[jwt]"`` and so on).
@@ -30,6 +32,8 @@ _MODULES = {
     "compress": "._compress",
     "under_pressure": "._under_pressure",
     "postgres": "._postgres",
+    "metrics": "._metrics",
+    "swagger": "._swagger",
 }
 
 __all__ = list(_MODULES)
