@@ -959,10 +959,10 @@ cdef class Connection:
         else:
             length = PyBytes_GET_SIZE(body)
         if status == 204 or status == 304 or status < 200:
-            # RFC 9110 §8.6: no Content-Length with 1xx/204; 304 carries no body.
+            # No body and no Content-Length (RFC 9110 §8.6): never with 1xx/204,
+            # and on a 304 it could only be the 200's length, unknown here.
             with_body = False
-            if status != 304:
-                length = -1
+            length = -1
         if req.is_head:
             with_body = False
         reply.sent = True

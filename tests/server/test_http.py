@@ -29,6 +29,10 @@ def make_app(**options):
     def text(request, reply):
         return "héllo wörld"
 
+    @app.get("/status/:code")
+    def status(request, reply):
+        return reply.code(int(request.params["code"])).send("ignored body")
+
     @app.get("/stream")
     async def stream(request, reply):
         async def chunks():
@@ -55,6 +59,16 @@ def test_get_json_has_exact_length_date_and_keep_alive(server):
     assert r.header("date").endswith(" GMT")
     assert r.header("connection") == "keep-alive"
     assert r.header("transfer-encoding") is None
+
+
+@pytest.mark.parametrize("code", [204, 304])
+def test_no_content_answers_have_no_body_and_no_content_length(server, code):
+    # RFC 9110 §8.6: a 304 may only repeat the 200's length, so none is sent.
+    c = server.client()
+    r = c.request(get("/status/%d" % code))
+    assert r.status == code and r.body == b""
+    assert r.header("content-length") is None and r.header("transfer-encoding") is None
+    assert c.request(get("/json")).body == b'{"hello":"world"}'     # framing held
 
 
 def test_content_length_counts_utf8_bytes(server):
