@@ -200,17 +200,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def start_cli(app_ref: str, *args: str, env: dict | None = None):
     """``python -m fastcore run app_ref --port 0 *args`` in a subprocess:
-    ``(process, port)`` once it says where it listens (its first stderr line)."""
+    ``(process, port)`` once it says on stderr where it listens."""
     env = dict(env if env is not None else os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "fastcore", "run", app_ref, "--host", "127.0.0.1",
          "--port", "0", *args], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    line = proc.stderr.readline()
-    match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-    if not match:
-        proc.kill()
-        raise AssertionError("server did not start: %r" % line)
-    return proc, int(match.group(1))
+    seen = []
+    for _ in range(20):                  # the app may print its own lines first
+        line = proc.stderr.readline()
+        seen.append(line)
+        match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        if match:
+            return proc, int(match.group(1))
+        if not line:
+            break
+    proc.kill()
+    raise AssertionError("server did not start: %r" % "".join(seen))
 
 
 def stop_cli(proc) -> int:

@@ -157,7 +157,7 @@ async def metrics(app: Any, options: dict) -> None:
     exposition = Metrics(registry, prometheus_client, exposed, before_scrape)
     app.decorate("metrics", exposition)
     if options["endpoint"] is not None:
-        app.get(options["endpoint"], _scrape_handler(exposition))
+        app.get(options["endpoint"], _scrape_handler(exposition), schema={"hide": True})
 
 
 def _nothing() -> None:

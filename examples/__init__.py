@@ -1,0 +1,1 @@
+"""Example services built on fastcore's public API (``examples.pricefeed``)."""
