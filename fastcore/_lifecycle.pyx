@@ -56,6 +56,9 @@ from fastcore._reply cimport (CT_JSON, CT_NONE, CT_OCTET, CT_TEXT, Connection, R
                               seed_request)
 
 cdef extern from "Python.h":
+    object PyContext_CopyCurrent()
+    int PyContext_Enter(object ctx) except -1
+    int PyContext_Exit(object ctx) except -1
     bint PyCoro_CheckExact(object o)
     int PyIter_Send(object iter, object arg, PyObject** presult) except -1
 
@@ -407,19 +410,30 @@ cdef class Lifecycle(Connection):
             stand_in = self.stand_in = FirstStep(loop)
         if not _enter_stand_in(loop, stand_in):
             stand_in = None
+        # Every coroutine of a request (async hooks, the handler) runs in one
+        # contextvars.Context of the request's own, first steps and the task
+        # alike, as if one task ran them: what they set stays theirs (the
+        # protocol's context is every connection's), and a token set before an
+        # await resets after it.
+        ctx = req._context
+        if ctx is None:
+            ctx = req._context = PyContext_CopyCurrent()
+        PyContext_Enter(ctx)
         try:
             status = PyIter_Send(coro, None, &out)
         except BaseException as exc:
+            PyContext_Exit(ctx)
             if stand_in is not None:
                 _leave_stand_in(loop, stand_in)
             return self._on_fail(req, reply, phase, exc)
+        PyContext_Exit(ctx)
         if stand_in is not None:
             _leave_stand_in(loop, stand_in)
         value = <object>out
         Py_XDECREF(out)
         if status == 0:
             return self._on_done(req, reply, phase, value)
-        task = _Task(Resume(coro, value), loop=loop)
+        task = _Task(Resume(coro, value), loop=loop, context=ctx)
         if stand_in is not None:
             stand_in.adopt(task)
         self._track_task(req, reply, task, phase, loop)

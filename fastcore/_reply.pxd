@@ -141,6 +141,7 @@ cdef class Request:
     cdef Py_ssize_t _hook_i
     cdef Py_ssize_t _resp_i
     cdef object _error
+    cdef object _context          # the contextvars.Context its coroutines run in, once one runs
     cdef bytes _send_ctype
     cdef bint _on_error_ran
     cdef bint _error_rendered

@@ -317,3 +317,53 @@ def test_close_of_an_app_that_never_started():
         await app.close()
 
     asyncio.run(main())
+
+
+# -- contextvars: one context per request ----------------------------------------------
+
+def test_a_context_variable_set_before_an_await_resets_after_it():
+    import contextvars
+    current = contextvars.ContextVar("current_user", default=None)
+    app = fastcore.App()
+
+    @app.get("/me")
+    async def me(request, reply):
+        token = current.set(request.query.get("name"))
+        await asyncio.sleep(0.001)                  # really suspends: a task goes on
+        seen = current.get()
+        current.reset(token)                        # the same context as the set
+        return {"seen": seen, "after": current.get()}
+
+    answer = app.inject_sync("GET", "/me", query={"name": "ann"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"seen": "ann", "after": None}
+
+
+def test_what_a_request_sets_is_its_own_and_its_async_hooks_share_it():
+    import contextvars
+    tenant = contextvars.ContextVar("tenant", default="none")
+    app = fastcore.App()
+
+    @app.hook("on_request")
+    async def pick_tenant(request, reply):
+        if "tenant" in request.query:
+            tenant.set(request.query["tenant"])     # never reset: must not leak
+
+    @app.get("/tenant")
+    async def show(request, reply):
+        before = tenant.get()
+        await asyncio.sleep(0)
+        return {"before": before, "after": tenant.get()}
+
+    async def main():
+        first = await app.inject("GET", "/tenant", query={"tenant": "acme"})
+        second = await app.inject("GET", "/tenant")
+        both = await asyncio.gather(app.inject("GET", "/tenant", query={"tenant": "x"}),
+                                    app.inject("GET", "/tenant", query={"tenant": "y"}))
+        return first.json(), second.json(), [r.json() for r in both], tenant.get()
+
+    first, second, both, outside = asyncio.run(main())
+    assert first == {"before": "acme", "after": "acme"}
+    assert second == {"before": "none", "after": "none"}
+    assert both == [{"before": "x", "after": "x"}, {"before": "y", "after": "y"}]
+    assert outside == "none"

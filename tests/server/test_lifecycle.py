@@ -228,3 +228,27 @@ def test_request_behind_an_in_flight_one_during_close_gets_503(arrival):
         assert second.header("connection") == "close"
         assert busy.is_closed()
         closing.result(5)
+
+
+def test_what_one_request_sets_in_a_context_variable_never_reaches_the_next():
+    # The protocol's callbacks share one contextvars context; each request's
+    # coroutines run in a context of their own.
+    import contextvars
+    tenant = contextvars.ContextVar("tenant", default="none")
+    app = fastcore.App()
+
+    @app.hook("on_request")
+    async def pick_tenant(request, reply):
+        if "tenant" in request.query:
+            tenant.set(request.query["tenant"])
+
+    @app.get("/tenant")
+    async def show(request, reply):
+        return tenant.get()
+
+    with live_server(app) as srv:
+        client = srv.client()
+        assert client.request(get("/tenant?tenant=acme")).body == b"acme"
+        assert client.request(get("/tenant")).body == b"none"
+        other = srv.client()
+        assert other.request(get("/tenant")).body == b"none"
