@@ -37,6 +37,7 @@ cdef class Lifecycle(Connection):
     cdef FirstStep stand_in
 
     cdef int _dispatch(self, Request req) except -1
+    cdef int _start(self, Request req) except -1
     cdef int _advance(self, Request req, Reply reply) except -1
     cdef int _after_short_circuit(self, Request req, Reply reply) except -1
     cdef int _upgrade(self, Request req, Reply reply) except -1

@@ -57,6 +57,7 @@ from fastcore._reply cimport (CT_JSON, CT_NONE, CT_OCTET, CT_TEXT, Connection, R
 
 cdef extern from "Python.h":
     object PyContext_CopyCurrent()
+    object PyContext_Copy(object ctx)
     int PyContext_Enter(object ctx) except -1
     int PyContext_Exit(object ctx) except -1
     bint PyCoro_CheckExact(object o)
@@ -64,6 +65,24 @@ cdef extern from "Python.h":
 
 
 cdef object _orjson_dumps = orjson.dumps
+
+
+cdef bint _enter_request(Request req) except -1:
+    # A later burst of a request's work (a task finished, a timer fired) runs
+    # in the request's context, as its first burst did (Lifecycle._dispatch).
+    # Whether it entered it now (and _leave_request must leave it).
+    if req._context is None or req._in_context:
+        return False
+    PyContext_Enter(req._context)
+    req._in_context = True
+    return True
+
+
+cdef int _leave_request(Request req, bint entered) except -1:
+    if entered:
+        req._in_context = False
+        PyContext_Exit(req._context)
+    return 0
 cdef object _orjson_loads = orjson.loads
 cdef object _JSONDecodeError = orjson.JSONDecodeError
 cdef object _FastcoreError = errors.FastcoreError
@@ -184,7 +203,26 @@ cdef class Lifecycle(Connection):
     """The stage machine of SPEC §3 for the requests of one connection."""
 
     cdef int _dispatch(self, Request req) except -1:
-        # HOT PATH: bench/test_bench_protocol.py (inject /json)
+        # HOT PATH: bench/test_bench_protocol.py (inject /json). The request's
+        # hooks and handler run in a contextvars.Context of its own, copied from
+        # the connection's first one (not from the current one: a pipelined
+        # request starts inside the one before it), as if a task per request
+        # ran them: what one request sets no other sees, and a token set before
+        # an await resets after it. Entered here, and by each later burst of
+        # the request's work (_resume); its tasks get it as their context.
+        cdef object ctx
+        if self.base_context is None:
+            self.base_context = PyContext_CopyCurrent()
+        ctx = req._context = PyContext_Copy(self.base_context)
+        PyContext_Enter(ctx)
+        req._in_context = True
+        try:
+            return self._start(req)
+        finally:
+            req._in_context = False
+            PyContext_Exit(ctx)
+
+    cdef int _start(self, Request req) except -1:
         cdef Server server = self.server
         cdef Reply reply = Reply.__new__(Reply)
         server.req_counter += 1
@@ -410,23 +448,28 @@ cdef class Lifecycle(Connection):
             stand_in = self.stand_in = FirstStep(loop)
         if not _enter_stand_in(loop, stand_in):
             stand_in = None
-        # Every coroutine of a request (async hooks, the handler) runs in one
-        # contextvars.Context of the request's own, first steps and the task
-        # alike, as if one task ran them: what they set stays theirs (the
-        # protocol's context is every connection's), and a token set before an
-        # await resets after it.
+        # The request's context (see _dispatch) is entered already when this
+        # runs inside one of its bursts, or inside its task (a coroutine that
+        # called reply.send after an await); a new task continues in it.
         ctx = req._context
         if ctx is None:
             ctx = req._context = PyContext_CopyCurrent()
-        PyContext_Enter(ctx)
+        entered = not req._in_context and reply._task is None
+        if entered:
+            PyContext_Enter(ctx)
+            req._in_context = True
         try:
             status = PyIter_Send(coro, None, &out)
         except BaseException as exc:
-            PyContext_Exit(ctx)
+            if entered:
+                req._in_context = False
+                PyContext_Exit(ctx)
             if stand_in is not None:
                 _leave_stand_in(loop, stand_in)
             return self._on_fail(req, reply, phase, exc)
-        PyContext_Exit(ctx)
+        if entered:
+            req._in_context = False
+            PyContext_Exit(ctx)
         if stand_in is not None:
             _leave_stand_in(loop, stand_in)
         value = <object>out
@@ -457,6 +500,13 @@ cdef class Lifecycle(Connection):
         reply._timer = None
         if reply._written or reply.hijacked or self.closed:
             return
+        entered = _enter_request(req)
+        try:
+            self._timed_out(req, reply)
+        finally:
+            _leave_request(req, entered)
+
+    def _timed_out(self, Request req, Reply reply):
         task = reply._task
         if task is not None and not task.done():
             task.cancel()
@@ -471,7 +521,11 @@ cdef class Lifecycle(Connection):
             reply._task = None
         if task.cancelled() and (reply._written or self.closed):
             return
-        self._task_done(req, reply, task, phase)
+        entered = _enter_request(req)
+        try:
+            self._task_done(req, reply, task, phase)
+        finally:
+            _leave_request(req, entered)
         if not self.batching:
             self._flush()
 

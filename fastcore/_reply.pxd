@@ -141,7 +141,8 @@ cdef class Request:
     cdef Py_ssize_t _hook_i
     cdef Py_ssize_t _resp_i
     cdef object _error
-    cdef object _context          # the contextvars.Context its coroutines run in, once one runs
+    cdef object _context          # the contextvars.Context its hooks and handler run in
+    cdef bint _in_context         # that context is entered (a burst of its work is running)
     cdef bytes _send_ctype
     cdef bint _on_error_ran
     cdef bint _error_rendered
@@ -184,6 +185,7 @@ cdef class Reply:
 
 cdef class Connection:
     cdef Server server
+    cdef object base_context      # the context its first request began in: each request's starts as it
     cdef object transport
     cdef Request req              # the request being read (head or body still coming in)
     cdef Request current          # the request being answered
