@@ -179,6 +179,13 @@ PEERS: dict[str, Server] = {
               "--host", "{host}", "--port", "{port}"),
         packages=("fastcore-http", "prometheus-client"),
     ),
+    # ... and with the tracing plugin on the API's no-op tracer provider.
+    "fastcore-tracing": Server(
+        name="fastcore-tracing",
+        argv=("{python}", "-m", "fastcore", "run", "bench.app_tracing:app",
+              "--host", "{host}", "--port", "{port}"),
+        packages=("fastcore-http", "opentelemetry-api"),
+    ),
     "fastcore-cache": Server(
         name="fastcore-cache",
         argv=("{python}", "-m", "fastcore", "run", "bench.app_cache:app",

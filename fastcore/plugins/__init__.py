@@ -12,6 +12,7 @@
 - ``under_pressure``: 503 while the event loop, memory or a health check is over a limit.
 - ``postgres``: an asyncpg pool as ``app.pg``, transactions per route.
 - ``metrics``: Prometheus metrics (prometheus-client) at ``/metrics``.
+- ``tracing``: one OpenTelemetry SERVER span per request, the handler in its context.
 - ``swagger``: the OpenAPI 3.1 document of the routes, and the Swagger UI page.
 
 Each is imported on first use, so that a plugin's library is only needed
@@ -33,6 +34,7 @@ _MODULES = {
     "under_pressure": "._under_pressure",
     "postgres": "._postgres",
     "metrics": "._metrics",
+    "tracing": "._tracing",
     "swagger": "._swagger",
 }
 
