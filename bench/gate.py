@@ -38,8 +38,12 @@ names the commit, Python, Cython, orjson and the build it was measured on.
     python bench/gate.py record [RUN.json ...] [--baseline bench/baseline.json]
     python bench/gate.py noise RUN.json RUN.json ...
 
-The functions under ``# --- pure parts`` take and return plain data; they are
-tested in tests/unit/test_gate.py. bench/README.md ("Regression gate") gives
+The comparison itself (geometric mean, ``compare`` and its verdicts, best of
+several runs, the table) is ``fastcore.gate``, the library module behind
+``python -m fastcore gate`` for users' own route benchmarks; this module adds
+the passes and slots, the baseline format with a tolerance per case, and
+recording. The functions under ``# --- pure parts`` take and return plain
+data; they are tested in tests/unit/test_gate.py. bench/README.md ("Regression gate") gives
 the measured noise behind the tolerances.
 """
 from __future__ import annotations
@@ -61,6 +65,10 @@ import time
 from pathlib import Path
 
 import pytest
+
+from fastcore.gate import (FASTER, best_of, failed, format_cell as _fmt, format_columns,
+                           format_table, geomean)
+from fastcore.gate import compare as compare_ratios
 
 ROOT = Path(__file__).resolve().parent.parent
 THIS = "bench/gate.py"
@@ -128,17 +136,9 @@ PYTEST_BENCH_ARGS = [
 # tolerance_for); these are the rule's parameters.
 TOLERANCE_FLOOR = 0.20
 TOLERANCE_MARGIN = 2.0
-FASTER = "faster"   # the verdict of a case faster than its baseline beyond tolerance
 
 
 # --- pure parts ---------------------------------------------------------------------
-
-def geomean(values) -> float:
-    values = list(values)
-    if not values or any(v <= 0 for v in values):
-        raise ValueError("geometric mean of %r" % (values,))
-    return math.exp(sum(math.log(v) for v in values) / len(values))
-
 
 def pass_order(index: int, cases=CASES) -> list:
     """The cases of pass `index` in the order they run: every other pass takes
@@ -213,13 +213,6 @@ def run_ratios(passes: list, reference: str = REFERENCE, stat: str = "median") -
     return {name: statistics.median(r[name] for r in per_pass if name in r) for name in names}
 
 
-def best_of(runs: list) -> dict:
-    """{case: its lowest ratio over `runs`}: a case counts as slower only if it
-    was slower in every run (a re-run confirms a failure or clears noise)."""
-    names = list(dict.fromkeys(name for run in runs for name in run))
-    return {name: min(run[name] for run in runs if name in run) for name in names}
-
-
 def spread(values) -> dict:
     """Median, extremes, and how far above and below the median they lie
     ("slower": max / median - 1, "faster": 1 - min / median)."""
@@ -285,50 +278,10 @@ def tolerance_of(baseline: dict, case: str, override: float | None = None) -> fl
 
 
 def compare(baseline: dict, ratios: dict, override: float | None = None) -> list:
-    """One row per case: (case, baseline ratio, ratio now, change, tolerance, verdict).
-
-    Verdicts: "ok"; "SLOWER" (fails); "MISSING" (in the baseline, not in the
-    run: fails); "faster" (beyond tolerance: passes); "new" (not in the
-    baseline: passes)."""
-    rows = []
-    for case, base in baseline["cases"].items():
-        tol = tolerance_of(baseline, case, override)
-        if case not in ratios:
-            rows.append((case, base, None, None, tol, "MISSING"))
-            continue
-        change = ratios[case] / base - 1
-        verdict = "SLOWER" if change > tol else FASTER if change < -tol else "ok"
-        rows.append((case, base, ratios[case], change, tol, verdict))
-    for case, now in ratios.items():
-        if case not in baseline["cases"]:
-            rows.append((case, None, now, None, None, "new"))
-    return rows
-
-
-def failed(rows: list) -> bool:
-    return any(row[5] in ("SLOWER", "MISSING") for row in rows)
-
-
-def format_columns(header: tuple, body: list) -> str:
-    """A plain text table: the first column left-aligned, the others right-aligned."""
-    lines = [header, tuple("-" * len(cell) for cell in header)] + body
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    lines[1] = tuple("-" * w for w in widths)
-    return "\n".join(
-        "  ".join(cell.ljust(widths[0]) if j == 0 else cell.rjust(widths[j])
-                  for j, cell in enumerate(line)).rstrip()
-        for line in lines)
-
-
-def _fmt(value, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def format_table(rows: list) -> str:
-    return format_columns(
-        ("case", "baseline", "now", "change", "tolerance", "verdict"),
-        [(case, _fmt(base, ".4g"), _fmt(now, ".4g"), _fmt(change, "+.1%"), _fmt(tol, ".0%"),
-          verdict) for case, base, now, change, tol, verdict in rows])
+    """fastcore.gate.compare of a run's ratios with a baseline of this module's
+    format: each case against its own tolerance (or `override` for all)."""
+    tolerances = {case: tolerance_of(baseline, case, override) for case in baseline["cases"]}
+    return compare_ratios(baseline["cases"], ratios, tolerances)
 
 
 def format_noise(spreads: dict, floor: float = TOLERANCE_FLOOR,

@@ -1,4 +1,5 @@
-"""Command line: ``python -m fastcore run module:app --host --port --workers``."""
+"""Command line: ``python -m fastcore run module:app --host --port --workers``, and
+``python -m fastcore gate RESULTS --baseline BASELINE`` (``fastcore/gate.py``)."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +7,8 @@ import importlib
 import logging
 import os
 import sys
+
+from .gate import DEFAULT_TOLERANCE
 
 
 def load_app(spec: str):
@@ -25,8 +28,16 @@ def load_app(spec: str):
     return app
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be 0 or more, e.g. 0.2 for 20%")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fastcore", description="Run a fastcore app.")
+    parser = argparse.ArgumentParser(
+        prog="fastcore", description="Run a fastcore app, or gate route benchmarks.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="serve an app")
     run.add_argument("app", help="module:attribute of the App")
@@ -36,7 +47,18 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--backlog", type=int, default=1024)
     run.add_argument("--log-level", default="warning",
                      choices=["debug", "info", "warning", "error", "critical"])
+    gate = commands.add_parser(
+        "gate", help="compare pytest-benchmark results with a baseline (route_benchmark cases)")
+    gate.add_argument("results", nargs="+",
+                      help="--benchmark-json files; with several, each case's best ratio counts")
+    gate.add_argument("--baseline", required=True,
+                      help="the --benchmark-json file of an earlier run")
+    gate.add_argument("--tolerance", type=_fraction, default=DEFAULT_TOLERANCE,
+                      help="how much slower a case may be (0.2: 20%%, the default)")
     args = parser.parse_args(argv)
+    if args.command == "gate":
+        from .gate import run_gate
+        return run_gate(args.results, args.baseline, args.tolerance)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = load_app(args.app)

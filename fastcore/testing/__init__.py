@@ -35,6 +35,11 @@ In a ``conftest.py`` or a test module::
 The factory may be a plain function or ``async def`` returning the app, or
 an ``App`` may be passed directly. Async tests can simply ``await
 app.inject(...)`` instead.
+
+The package is also a pytest plugin (``plugin.py``, loaded through the
+``pytest11`` entry point): the ``route_benchmark`` fixture times one route
+with pytest-benchmark, and ``python -m fastcore gate`` (``fastcore/gate.py``)
+compares its results with a baseline.
 """
 from __future__ import annotations
 
@@ -44,7 +49,7 @@ from typing import Any, Callable
 
 import orjson
 
-from .inject_ws import WebSocketRefused
+from ..inject_ws import WebSocketRefused
 
 __all__ = ["Client", "WebSocketRefused", "build", "app_fixture"]
 
