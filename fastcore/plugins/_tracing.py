@@ -15,68 +15,46 @@ first, at the root, to trace every request):
   looked for only when one of the propagator's fields is there; otherwise
   the parent is the empty context, never whatever happens to be current.
   The span is named ``"GET /users/:id"`` (the method alone for a request no
-  route matched), started as SERVER, and its context made current (below).
-  A route listed in ``exclude`` gets nothing.
+  route matched), started as SERVER, kept on the request, and its context
+  attached. A route listed in ``exclude`` gets nothing.
 - ``on_error`` keeps the error; ``on_response`` sets the status code and, for
   a 5xx, status ERROR with ``error.type`` (the ``FC_ERR_*`` code, else the
-  exception's class name, else the status), then ends the span;
-  ``on_request_abort`` ends it with ``error.type`` ``"aborted"``.
-- ``on_route`` wraps the handler of each route declared from then on.
+  exception's class name, else the status), ends the span and detaches its
+  context; ``on_request_abort`` ends it with ``error.type`` ``"aborted"``.
+
+fastcore runs every hook and the handler of a request in a
+``contextvars.Context`` of the request's own (its tasks get it as their
+context), so what ``on_request`` attaches is current for the rest of that
+request, sync or async, before and after each ``await``, whatever route
+the handler belongs to and whenever it was declared, and for no other
+request. Nothing has to be released for that: the request's context goes
+with the request. The detach in ``on_response`` is tidiness (the hooks after
+it and a WebSocket handler start without the ended span); it is made only
+when ``on_response`` runs in the context ``on_request`` attached in (not in
+the copy a streamed reply's task runs in, where it would fail), which a
+token of ``_ATTACHED`` taken along with the attachment tells.
 
 Attributes are computed only for a provider that is not the no-op one, and
 given when the span starts (so samplers see them). With the no-op provider
 (known at boot, ``ready()``, ``listen()`` and every second while serving) a
-request without trace headers costs the two hook calls and a header probe
-per propagator field; with ``traceparent`` the no-op tracer hands back the
-incoming span, whose context is made current as a real span's would be, so
+request without ``traceparent`` costs the two hook calls and one header
+probe (one per propagator field that can carry a parent span: nothing else
+makes the no-op tracer start a span); with it the no-op tracer hands back the
+incoming span, whose context is attached as a real span's would be, so
 outgoing calls from the handler carry the caller's trace on.
-
-The current context
--------------------
-fastcore runs hooks and handlers in its protocol callbacks, whose
-``contextvars`` context is shared by every connection of a server; a
-coroutine runs its first step there and gets an ``asyncio.Task`` (with a copy
-of that context) only if it suspends, and the hooks after it run in another
-copy, taken at that moment. So ``on_request`` attaches the span's context
-where the request's chain runs, through an :class:`_Activation` that keeps
-the tokens it took there, and it is released:
-
-- by ``on_response``, when the request ends in that same context;
-- by a wrapped handler when it suspends, before control goes back to the
-  protocol, so the task and the later hooks start from clean copies. The
-  wrapper steps the handler's coroutine in a ``contextvars.Context`` of its
-  own, copied when it starts: what the handler attaches before an ``await``
-  is detached after it in the same context, whichever task resumed it;
-- otherwise (a hook suspended, or a handler that is not wrapped suspended)
-  by the next request's ``on_request`` in that context, before anything else
-  of that request runs.
-
-A release resets the variables with its own tokens only in the context they
-were taken in; a copy of an activation in a task's context is left alone
-(the copy goes with the task). So the plugin never makes OpenTelemetry log
-"Failed to detach context", and no traced request runs with another's span
-current.
-
-``on_route`` sees only the routes declared after the plugin booted (in
-plugins registered after it, or after ``await app.after()``): fastcore
-inserts a route when it is declared. An earlier route is traced all the same
-and its handler runs in the span's context, but while it waits that context
-stays current in the protocol's context until the next request of the
-plugin's context starts; a request of a context the plugin does not cover
-could see it meanwhile.
 
 ``hook_spans=True`` adds a child span per lifecycle stage, started by the
 plugin's hook of that stage and ended by its next one: ``on_request``,
 ``pre_parsing`` (and the body parse), ``pre_validation`` (and validation),
-``pre_handler``, ``handler`` (wrapped routes; on others ``pre_handler`` lasts
-up to the handler's end), ``pre_serialization`` (JSON payloads), ``on_send``
-(up to the end of the response).
+``pre_handler`` (the ``pre_handler`` hooks and the handler: no hook runs
+between the last of them and the handler, so a handler span of its own
+would need the handler wrapped), ``pre_serialization`` (JSON payloads),
+``on_send`` (up to the end of the response).
 """
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import types
 from collections.abc import Iterable
 from typing import Any, Callable
 
@@ -101,12 +79,12 @@ _METHODS = frozenset(("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "P
 _STAGES = ("on_request", "pre_parsing", "pre_validation", "pre_handler",
            "pre_serialization", "on_send")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_Coroutine = types.CoroutineType
 _RECHECK = 1.0          # seconds between two looks at the global provider, while serving
 
-# The activation current in this contextvars context (set by _Activation only).
-_ACTIVE: contextvars.ContextVar[_Activation | None] = contextvars.ContextVar(
-    "fastcore_tracing_active", default=None)
+# Set by on_request along with the attachment: resetting it succeeds only in
+# the contextvars.Context it was set in, which is where the detach may be made.
+_ATTACHED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "fastcore_tracing_attached", default=False)
 
 
 # -- options -------------------------------------------------------------------------
@@ -133,61 +111,37 @@ def _check(opts: dict) -> dict:
     return options
 
 
-# -- the current context --------------------------------------------------------------
-
-class _Activation:
-    """One attachment of a trace's context, with the tokens taken in the
-    ``contextvars.Context`` it was made in."""
-
-    __slots__ = ("trace", "own", "token")
-
-    def __init__(self, trace: _Trace, ctx: otel_context.Context) -> None:
-        self.trace = trace
-        self.token = otel_context.attach(ctx)
-        self.own = _ACTIVE.set(self)
-
-    def release(self) -> None:
-        """Undo the attachment if this is the context it was made in, once; in
-        a copy of it (a task's) there is nothing to undo: the copy is dropped."""
-        try:
-            _ACTIVE.reset(self.own)
-        except (ValueError, RuntimeError):      # another context; already undone
-            return
-        otel_context.detach(self.token)
-
-
-def _current_trace(request: Any) -> _Trace | None:
-    """The request's trace if it is current here: it is wherever the request's
-    chain runs up to its handler (what on_request attached, or a copy of it)."""
-    active = _ACTIVE.get()
-    if active is not None and active.trace.request is request:
-        return active.trace
-    return None
-
-
 # -- one request's trace --------------------------------------------------------------
 
 class _Trace:
-    """The server span of one request, its context, and what ends it."""
+    """The server span of one request, its context (attached where the
+    request runs), and what ends it."""
 
-    __slots__ = ("request", "span", "ctx", "error", "ended", "tracer", "stage", "hook_spans")
+    __slots__ = ("span", "ctx", "token", "attached", "error", "ended", "tracer", "stage")
 
-    def __init__(self, request: Any, span: Any, ctx: otel_context.Context, tracer: Any,
-                 hook_spans: bool) -> None:
-        self.request = request
+    def __init__(self, span: Any, ctx: otel_context.Context, tracer: Any) -> None:
         self.span = span
         self.ctx = ctx
+        self.token = otel_context.attach(ctx)
+        self.attached: contextvars.Token | None = _ATTACHED.set(True)
         self.error: BaseException | None = None
         self.ended = False
         self.tracer = tracer
         self.stage: Any = None
-        self.hook_spans = hook_spans
 
-    def leave(self) -> None:
-        """Release this trace's context if it is the one current here."""
-        active = _ACTIVE.get()
-        if active is not None and active.trace is self:
-            active.release()
+    def detach(self) -> None:
+        """Detach the span's context, once, if this runs in the request's
+        context; in a copy of it (a streamed reply's task) there is nothing to
+        undo: the copy goes with its task."""
+        attached = self.attached
+        if attached is None:
+            return
+        try:
+            _ATTACHED.reset(attached)
+        except ValueError:
+            return
+        self.attached = None
+        otel_context.detach(self.token)
 
     def begin_stage(self, name: str | None) -> None:
         """End the running stage span (if any) and start the one named ``name``."""
@@ -208,6 +162,18 @@ class _Trace:
             span.set_attribute("http.response.status_code", status)
             if status >= 500:
                 self.fail(span, status)
+        span.end()
+
+    def abort(self) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        span = self.span
+        if span.is_recording():
+            if self.stage is not None:
+                self.begin_stage(None)
+            span.set_attribute("error.type", "aborted")
+            span.set_status(Status(StatusCode.ERROR, "aborted"))
         span.end()
 
     def fail(self, span: Any, status: int) -> None:
@@ -260,6 +226,12 @@ def _attributes(request: Any, route: str | None) -> dict[str, Any]:
     return attrs
 
 
+def _trace_of(request: Any) -> _Trace | None:
+    """The request's trace (kept on the request: ``on_request_abort`` runs
+    outside the request's context)."""
+    return getattr(request, "_tracing", None)
+
+
 # -- the hooks ------------------------------------------------------------------------
 
 class Tracer:
@@ -273,6 +245,8 @@ class Tracer:
         self.noop = True
         self.propagator: Any = None
         self.probes: tuple = ()
+        self.span_probes: tuple = ()
+        self.noop_probe: str | None = None
         self.watch: asyncio.TimerHandle | None = None
         self.resolve()
 
@@ -294,7 +268,14 @@ class Tracer:
             # W3C Trace Context reads tracestate only along with a valid
             # traceparent: a request with tracestate alone has nothing to extract.
             self.probes = tuple(f for f in fields if f != "tracestate") or fields
+            # The no-op tracer makes a span only of a parent span (it hands that
+            # back), which W3C baggage never carries: a request with baggage
+            # alone has nothing to propagate through it.
+            self.span_probes = tuple(f for f in self.probes if f != "baggage")
             self.propagator = propagator
+        # The one header the no-op path looks for, when there is one (no loop).
+        spans = self.span_probes
+        self.noop_probe = spans[0] if noop and len(spans) == 1 else None
 
     def start_watch(self) -> None:
         """``on_listen``: resolve now, and again every ``_RECHECK`` seconds."""
@@ -313,13 +294,6 @@ class Tracer:
             self.watch.cancel()
             self.watch = None
 
-    def trace_of(self, request: Any) -> _Trace | None:
-        """The request's trace, current here or kept on the request."""
-        state = _current_trace(request)
-        if state is None:
-            state = getattr(request, "_tracing", None)
-        return state
-
     def parent(self, request: Any) -> otel_context.Context:
         """The context the propagator extracts from the headers, or the empty
         one when none of its fields is there."""
@@ -329,9 +303,18 @@ class Tracer:
                 return self.propagator.extract(request.headers, _ROOT)
         return _ROOT
 
+    def may_have_parent(self, request: Any) -> bool:
+        """Whether one of the headers that can carry a parent span is there."""
+        get_header = request.get_header
+        for field in self.span_probes:
+            if get_header(field) is not None:
+                return True
+        return False
+
     def start(self, request: Any) -> bool:
-        """Start the request's span and make its context current; False when
-        there is nothing to record or propagate (or the route is excluded)."""
+        """Start the request's span, keep it on the request and attach its
+        context (current for the rest of the request); False when there is
+        nothing to record or propagate (or the route is excluded)."""
         route = request.route_url
         if route in self.exclude:
             return False
@@ -343,84 +326,61 @@ class Tracer:
             parent, _SERVER, None if self.noop else _attributes(request, route))
         if span is INVALID_SPAN:
             return False
-        state = request._tracing = _Trace(
-            request, span, trace.set_span_in_context(span, parent), self.tracer,
-            self.hook_spans)
-        if state.hook_spans:
+        state = request._tracing = _Trace(span, trace.set_span_in_context(span, parent),
+                                          self.tracer)
+        if self.hook_spans:
             state.begin_stage("on_request")
-        _Activation(state, state.ctx)
         return True
 
-    def on_error(self, request: Any, reply: Any, error: BaseException) -> None:
-        state = self.trace_of(request)
+    @staticmethod
+    def on_error(request: Any, reply: Any, error: BaseException) -> None:
+        state = _trace_of(request)
         if state is not None:
             state.error = error
 
     @staticmethod
     def on_request_abort(request: Any) -> None:
-        state = getattr(request, "_tracing", None)
-        if state is None or state.ended:
-            return
-        state.ended = True
-        span = state.span
-        if span.is_recording():
-            if state.stage is not None:
-                state.begin_stage(None)
-            span.set_attribute("error.type", "aborted")
-            span.set_status(Status(StatusCode.ERROR, "aborted"))
-        span.end()
-        state.leave()
-
-    def on_route(self, route_options: dict) -> None:
-        """Wrap the handler of a route declared after the plugin booted."""
-        handler = route_options.get("handler")
-        if not callable(handler) or route_options.get("websocket"):
-            return
-        urls = (route_options.get("url"),)
-        if self.exclude.intersection(urls):
-            return
-        route_options["handler"] = wrap_handler(handler, self.hook_spans)
+        state = _trace_of(request)
+        if state is not None:
+            state.abort()
 
 
 def request_hooks(tracer: Tracer) -> tuple[Callable, Callable]:
     """``on_request`` and ``on_response``. Closures, so that the path every
-    request takes with the no-op provider and no trace headers is short: the
-    release of a stale context, a header probe or two, and on the way out
-    one identity test."""
+    request takes with the no-op provider and no trace headers is short: a
+    header probe per field that can carry a parent span (``traceparent``),
+    and on the way out one identity test."""
     untraced: Any = None            # the last request on_request left untraced
-    get_active = _ACTIVE.get
 
     def on_request(request: Any, reply: Any) -> None:
         nonlocal untraced
-        active = get_active()
-        if active is not None:
-            active.release()        # a request that suspended left it here
-        if tracer.noop:
-            for field in tracer.probes:
-                if request.get_header(field) is not None:
-                    break
-            else:
+        probe = tracer.noop_probe
+        if probe is not None:
+            if request.get_header(probe) is None:
                 untraced = request
                 return
+        elif tracer.noop and not tracer.may_have_parent(request):
+            untraced = request
+            return
         if not tracer.start(request):
             untraced = request
 
     def on_response(request: Any, reply: Any) -> None:
         if request is untraced:
             return
-        state = tracer.trace_of(request)
+        state = _trace_of(request)
         if state is not None:
             state.finish(reply)
-            state.leave()
+            state.detach()
 
     return on_request, on_response
 
 
-def stage_hooks(tracer: Tracer, name: str) -> Callable[..., Any]:
+def stage_hook(name: str) -> Callable[..., Any]:
     """The hook that starts the stage span ``name`` (hook_spans); the stages
     that see the payload hand it on unchanged."""
     def hook(request: Any, reply: Any) -> None:
-        state = tracer.trace_of(request)
+        state = _trace_of(request)
         if state is not None and not state.ended:
             state.begin_stage(name)
 
@@ -431,79 +391,6 @@ def stage_hooks(tracer: Tracer, name: str) -> Callable[..., Any]:
     chosen = payload_hook if name in ("pre_serialization", "on_send") else hook
     chosen.__name__ = chosen.__qualname__ = "tracing_" + name
     return chosen
-
-
-# -- the handler wrapper --------------------------------------------------------------
-
-def wrap_handler(handler: Callable, hook_spans: bool) -> Callable:
-    """``handler``, whose coroutine (if it returns one) is stepped in a context
-    of its own; with ``hook_spans`` it also starts the handler stage's span."""
-    get_active = _ACTIVE.get
-
-    def traced(request: Any, reply: Any) -> Any:
-        # _current_trace inlined: this runs for every request of the route.
-        active = get_active()
-        if active is None or active.trace.request is not request:
-            return handler(request, reply)
-        state = active.trace
-        if state.stage is not None:
-            state.begin_stage("handler")
-        result = handler(request, reply)
-        if result.__class__ is _Coroutine:
-            return _stepped(result, state)
-        return result
-    traced.__name__ = getattr(handler, "__name__", "handler")
-    traced.__qualname__ = getattr(handler, "__qualname__", traced.__name__)
-    traced.__doc__ = getattr(handler, "__doc__", None)
-    traced.__wrapped__ = handler        # type: ignore[attr-defined]
-    return traced
-
-
-async def _stepped(coro: Any, state: _Trace) -> Any:
-    # fastcore steps a handler's result only when it is a coroutine proper.
-    return await _Steps(coro, state)
-
-
-class _Steps:
-    """Awaitable running a handler's coroutine one step at a time inside a
-    ``contextvars.Context`` of its own, copied when the handler starts (the
-    span's context current in it). Whatever the handler attaches or sets
-    stays there across its suspensions, whichever task resumes it.
-
-    When a step suspends, the span's context is released from the outer
-    context (the protocol's, at the first step), so the task that takes the
-    handler over, and the callback that runs the hooks after it, start from
-    a clean copy."""
-
-    __slots__ = ("coro", "state", "ctx")
-
-    def __init__(self, coro: Any, state: _Trace) -> None:
-        self.coro = coro
-        self.state = state
-        self.ctx = contextvars.copy_context()
-
-    def __await__(self) -> _Steps:
-        return self
-
-    def __iter__(self) -> _Steps:
-        return self
-
-    def __next__(self) -> Any:
-        return self.step(self.coro.send, None)
-
-    def send(self, value: Any) -> Any:
-        return self.step(self.coro.send, value)
-
-    def throw(self, *exc: Any) -> Any:
-        return self.step(self.coro.throw, *exc)
-
-    def close(self) -> None:
-        self.ctx.run(self.coro.close)
-
-    def step(self, method: Callable, *args: Any) -> Any:
-        waited = self.ctx.run(method, *args)     # a return or an error propagates
-        self.state.leave()
-        return waited
 
 
 # -- the plugin -----------------------------------------------------------------------
@@ -517,10 +404,9 @@ async def tracing(app: Any, options: dict) -> None:
     app.add_hook("on_request", on_request)
     if tracer.hook_spans:
         for stage in _STAGES[1:]:
-            app.add_hook(stage, stage_hooks(tracer, stage))
+            app.add_hook(stage, stage_hook(stage))
     app.add_hook("on_error", tracer.on_error)
     app.add_hook("on_response", on_response)
     app.add_hook("on_request_abort", tracer.on_request_abort)
-    app.add_hook("on_route", tracer.on_route)
     app.add_hook("on_ready", tracer.resolve)
     app.add_hook("on_listen", tracer.start_watch)

@@ -6,12 +6,15 @@ import asyncio
 import logging
 
 import pytest
-from opentelemetry import propagate, trace
+from opentelemetry import baggage, propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator, default_getter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 import fastcore
 from fastcore.plugins import tracing
@@ -159,34 +162,108 @@ def test_spans_the_handler_starts_nest_under_the_server_span(provider, exporter,
     assert work.context.trace_id == server.context.trace_id == TRACE_ID
     if "inner" in spans:
         assert spans["inner"].parent.span_id == work.context.span_id
-    assert seen[0].get_span_context().span_id in (server.context.span_id,
-                                                  work.context.span_id)
+    assert seen[0].get_span_context().span_id == server.context.span_id
     assert "Failed to detach context" not in caplog.text
     assert trace.get_current_span() is trace.INVALID_SPAN
 
 
+@pytest.mark.parametrize("after_boot", [False, True], ids=["declared-before", "declared-after"])
 def test_a_span_kept_current_across_awaits_nests_and_detaches_cleanly(provider, exporter,
-                                                                     caplog):
-    """A handler of a route declared after the plugin booted runs in a context
-    of its own: what it attaches before an await is detached after it, in the
+                                                                     caplog, after_boot):
+    """The handler runs in the request's own context, whenever its route was
+    declared: what it attaches before an await is detached after it, in the
     same context, whichever task resumed it."""
     tracer = provider.get_tracer("test")
 
     async def handler(request, reply):
         loop = asyncio.get_running_loop()
         with tracer.start_as_current_span("work"):
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.01)
             with tracer.start_as_current_span("inner"):
                 await loop.run_in_executor(None, lambda: None)
             future = loop.create_future()
             loop.call_later(0.01, future.set_result, "ok")
             return await future
-    app = traced_app(provider, lambda app: app.get("/h", handler), after_boot=True)
+    app = traced_app(provider, lambda app: app.get("/h", handler), after_boot)
     with caplog.at_level(logging.ERROR):
         assert app.inject_sync("GET", "/h").text == "ok"
-    spans = by_name(exporter)
-    assert spans["work"].parent.span_id == spans["GET /h"].context.span_id
-    assert spans["inner"].parent.span_id == spans["work"].context.span_id
+        assert app.inject_sync("GET", "/h").text == "ok"
+    first, second = (s for s in server_spans(exporter))
+    works = [s for s in exporter.get_finished_spans() if s.name == "work"]
+    inners = [s for s in exporter.get_finished_spans() if s.name == "inner"]
+    assert [s.parent.span_id for s in works] == [first.context.span_id,
+                                                 second.context.span_id]
+    assert [s.parent.span_id for s in inners] == [s.context.span_id for s in works]
+    assert first.context.trace_id != second.context.trace_id
+    assert "Failed to detach context" not in caplog.text
+
+
+@pytest.mark.parametrize("after_boot", [False, True], ids=["declared-before", "declared-after"])
+def test_hooks_after_on_request_and_a_sync_handler_see_the_span(provider, exporter, caplog,
+                                                                after_boot):
+    """Sync and async hooks of every stage after on_request, and a sync
+    handler after an async hook that waited, all run with the span current;
+    an on_response hook runs with it before the plugin's on_response (hooks
+    added before the plugin booted), without it after (added later)."""
+    seen: dict[str, int] = {}
+
+    def note(stage):
+        seen[stage] = trace.get_current_span().get_span_context().span_id
+
+    def declare(app):
+        async def waits(request, reply):
+            await asyncio.sleep(0.01)
+            note("pre_validation")
+        app.add_hook("pre_parsing", lambda request, reply: note("pre_parsing"))
+        app.add_hook("pre_validation", waits)
+        app.add_hook("pre_handler", lambda request, reply: note("pre_handler"))
+
+        async def on_send(request, reply, payload):
+            await asyncio.sleep(0)
+            note("on_send")
+            return payload
+        app.add_hook("on_send", on_send)
+        app.add_hook("on_response", lambda request, reply: note("on_response"))
+
+        @app.post("/h")
+        def handler(request, reply):
+            note("handler")
+            return {"ok": True}
+    app = traced_app(provider, declare, after_boot)
+    with caplog.at_level(logging.ERROR):
+        assert app.inject_sync("POST", "/h", payload={"a": 1}).status_code == 200
+    [server] = exporter.get_finished_spans()
+    span_id = server.context.span_id
+    assert seen == {"pre_parsing": span_id, "pre_validation": span_id,
+                    "pre_handler": span_id, "handler": span_id, "on_send": span_id,
+                    "on_response": 0 if after_boot else span_id}
+    assert "Failed to detach context" not in caplog.text
+
+
+def test_a_streamed_reply_ends_its_span_when_the_stream_ends(provider, exporter, caplog):
+    """A streamed body is pulled by a task of its own, in a copy of the
+    request's context: the span is current there, and ends (without a
+    detach error) when the last chunk is out."""
+    tracer = provider.get_tracer("test")
+
+    async def chunks():
+        for i in range(3):
+            await asyncio.sleep(0)
+            with tracer.start_as_current_span("chunk"):
+                yield b"%d" % i
+
+    def declare(app):
+        app.get("/stream", lambda request, reply: reply.send(chunks()))
+    app = traced_app(provider, declare, after_boot=False)
+    with caplog.at_level(logging.ERROR):
+        response = app.inject_sync("GET", "/stream")
+    assert response.status_code == 200 and response.body == b"012"
+    [server] = server_spans(exporter)
+    chunk_spans = [s for s in exporter.get_finished_spans() if s.name == "chunk"]
+    assert len(chunk_spans) == 3
+    assert all(s.parent.span_id == server.context.span_id for s in chunk_spans)
+    assert all(s.end_time <= server.end_time for s in chunk_spans)
+    assert server.attributes["http.response.status_code"] == 200
     assert "Failed to detach context" not in caplog.text
 
 
@@ -205,6 +282,54 @@ def test_with_the_global_no_op_provider_the_incoming_trace_is_current():
     app.inject_sync("GET", "/y")
     assert seen[0].trace_id == TRACE_ID and seen[0].span_id == PARENT_ID
     assert not seen[1].is_valid
+
+
+def test_baggage_is_current_in_the_handler(provider, exporter):
+    """Baggage comes with the parent: alone with a recording provider; with
+    the no-op one only along with traceparent (the no-op tracer makes a span
+    of a parent span only, and a request it makes none for is left alone)."""
+    seen: list = []
+
+    async def handler(request, reply):
+        await asyncio.sleep(0)
+        seen.append(baggage.get_baggage("tenant"))
+        return "ok"
+    recording = traced_app(provider, lambda app: app.get("/x", handler), False)
+    no_op = fastcore.App()
+    no_op.register(tracing)
+    no_op.get("/x", handler)
+    recording.inject_sync("GET", "/x", headers={"baggage": "tenant=acme"})
+    no_op.inject_sync("GET", "/x", headers={"baggage": "tenant=acme"})
+    no_op.inject_sync("GET", "/x", headers={"baggage": "tenant=acme",
+                                            "traceparent": TRACEPARENT})
+    assert seen == ["acme", None, "acme"]
+    [span] = exporter.get_finished_spans()
+    assert span.parent is None
+
+
+def test_a_websocket_handler_starts_without_the_upgrade_span(provider, exporter, caplog):
+    """The upgrade request's span ends with its 101 (on_response), whose
+    detach leaves the WebSocket handler, started after it, no span current."""
+    seen: list = []
+
+    def declare(app):
+        @app.get("/ws", websocket=True)
+        async def feed(ws, request):
+            seen.append(trace.get_current_span())
+            await ws.send("hello")
+
+    app = traced_app(provider, declare, after_boot=False)
+
+    async def main():
+        async with app.inject_ws("/ws", headers={"traceparent": TRACEPARENT}) as client:
+            return await client.receive()
+
+    with caplog.at_level(logging.ERROR):
+        assert asyncio.run(main()) == "hello"
+    [span] = exporter.get_finished_spans()
+    assert span.name == "GET /ws" and span.attributes["http.response.status_code"] == 101
+    assert seen == [trace.INVALID_SPAN]
+    assert "Failed to detach context" not in caplog.text
 
 
 # -- statuses and errors --------------------------------------------------------------
@@ -292,18 +417,34 @@ def test_hook_spans_add_one_child_span_per_stage(provider, exporter, after_boot)
     assert app.inject_sync("GET", "/h").status_code == 200
     spans = by_name(exporter)
     server = spans.pop("GET /h")
-    expected = {"on_request", "pre_parsing", "pre_validation", "pre_handler",
-                "pre_serialization", "on_send"}
-    if after_boot:
-        expected.add("handler")
-    assert set(spans) == expected
+    assert set(spans) == {"on_request", "pre_parsing", "pre_validation", "pre_handler",
+                          "pre_serialization", "on_send"}
     for span in spans.values():
         assert span.parent.span_id == server.context.span_id
         assert span.kind is SpanKind.INTERNAL
         assert server.start_time <= span.start_time <= span.end_time <= server.end_time
     order = sorted(spans.values(), key=lambda span: span.start_time)
-    assert [span.name for span in order][:4] == ["on_request", "pre_parsing",
-                                                  "pre_validation", "pre_handler"]
+    assert [span.name for span in order] == ["on_request", "pre_parsing", "pre_validation",
+                                             "pre_handler", "pre_serialization", "on_send"]
+
+
+def test_the_pre_handler_stage_span_lasts_to_the_handler_end(provider, exporter):
+    """No hook runs between the last pre_handler hook and the handler, so the
+    pre_handler stage covers both, up to the next stage's hook."""
+    tracer = provider.get_tracer("test")
+
+    async def handler(request, reply):
+        await asyncio.sleep(0.01)
+        with tracer.start_as_current_span("work"):
+            await asyncio.sleep(0.01)
+        return {"ok": True}
+    app = traced_app(provider, lambda app: app.get("/h", handler), False, hook_spans=True)
+    assert app.inject_sync("GET", "/h").status_code == 200
+    spans = by_name(exporter)
+    work, stage = spans["work"], spans["pre_handler"]
+    assert work.parent.span_id == spans["GET /h"].context.span_id
+    assert stage.start_time <= work.start_time and work.end_time <= stage.end_time
+    assert stage.end_time <= spans["pre_serialization"].start_time
 
 
 def test_without_hook_spans_only_the_server_span_is_made(provider, exporter):
@@ -429,3 +570,60 @@ def test_the_parent_comes_from_the_global_propagator(provider, exporter):
     first, second = exporter.get_finished_spans()
     assert first.context.trace_id == 0xABC and first.parent.span_id == 0xDEF
     assert second.parent is None and second.context.trace_id != TRACE_ID
+
+
+def test_with_the_no_op_provider_every_field_that_can_carry_a_parent_is_looked_for():
+    """Two propagators, two headers that can carry the parent span: either
+    one makes the incoming trace current (the no-op provider records nothing)."""
+    seen: list = []
+    app = fastcore.App()
+    app.register(tracing)
+
+    async def handler(request, reply):
+        await asyncio.sleep(0)
+        seen.append(trace.get_current_span().get_span_context())
+        return "ok"
+    app.get("/x", handler)
+    previous = propagate.get_global_textmap()
+    propagate.set_global_textmap(CompositePropagator(
+        [HeaderPropagator(), TraceContextTextMapPropagator()]))
+    try:
+        app.inject_sync("GET", "/x", headers={"x-parent": "abc:def"})
+        app.inject_sync("GET", "/x", headers={"traceparent": TRACEPARENT})
+        app.inject_sync("GET", "/x", headers={"tracestate": "vendor=abc"})
+    finally:
+        propagate.set_global_textmap(previous)
+    assert [(c.trace_id, c.span_id) for c in seen] == [(0xABC, 0xDEF),
+                                                        (TRACE_ID, PARENT_ID), (0, 0)]
+
+
+class CountingPropagator(CompositePropagator):
+    """The default propagators, counting extractions."""
+
+    def __init__(self) -> None:
+        super().__init__([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
+        self.extracted = 0
+
+    def extract(self, carrier, context=None, getter=default_getter):
+        self.extracted += 1
+        return super().extract(carrier, context, getter)
+
+
+def test_with_the_no_op_provider_only_traceparent_leads_to_an_extraction():
+    """The no-op fast path: without traceparent (baggage alone included)
+    nothing is extracted, nothing started, nothing attached."""
+    app = fastcore.App()
+    app.register(tracing)
+    app.get("/x", lambda request, reply: "ok")
+    counting = CountingPropagator()
+    previous = propagate.get_global_textmap()
+    propagate.set_global_textmap(counting)
+    try:
+        app.inject_sync("GET", "/x")
+        app.inject_sync("GET", "/x", headers={"baggage": "tenant=acme",
+                                              "tracestate": "vendor=abc"})
+        assert counting.extracted == 0
+        app.inject_sync("GET", "/x", headers={"traceparent": TRACEPARENT})
+        assert counting.extracted == 1
+    finally:
+        propagate.set_global_textmap(previous)

@@ -1,7 +1,7 @@
 """fastcore.plugins.tracing over real sockets (SPEC §14): keep-alive requests
 carrying ``traceparent``, handlers that wait while other connections are
-served (the protocol's contextvars context is shared by every connection of
-a uvloop server), and the server serving on."""
+served (traced or not, inside the plugin's context or outside it), each
+seeing only its own request's span, and the server serving on."""
 from __future__ import annotations
 
 import asyncio
@@ -98,20 +98,24 @@ def test_keep_alive_requests_with_traceparent_each_get_their_span(spans, caplog)
     assert "Failed to detach context" not in caplog.text
 
 
-def test_a_waiting_handler_leaves_no_span_current_for_untraced_routes(spans, caplog):
-    """Tracing is registered in /api only; while an /api handler (declared after
-    the plugin booted) waits, a request to a route outside /api, on another
-    connection, runs with no span current."""
+@pytest.mark.parametrize("after_boot", [False, True], ids=["declared-before", "declared-after"])
+def test_a_waiting_handler_leaves_no_span_current_for_untraced_routes(spans, caplog,
+                                                                      after_boot):
+    """Tracing is registered in /api only; while an /api handler waits, a
+    request to a route outside /api, on another connection, runs with no
+    span current."""
     provider, exporter = spans
     waiting, outside = Waiting(), []
     app = fastcore.App()
 
     async def api(api, opts):
         api.register(tracing, tracer_provider=provider)
-
-        async def routes(api, opts):
+        if after_boot:
+            async def routes(api, opts):
+                api.get("/wait", waiting)
+            api.register(routes)
+        else:
             api.get("/wait", waiting)
-        api.register(routes)
     app.register(api, prefix="/api")
     app.get("/plain", seen_by(outside))
 
@@ -127,6 +131,89 @@ def test_a_waiting_handler_leaves_no_span_current_for_untraced_routes(spans, cap
     assert outside == [0, 0]
     [span] = exporter.get_finished_spans()
     assert span.name == "GET /api/wait" and span.context.trace_id == 7
+    assert "Failed to detach context" not in caplog.text
+
+
+class Gated:
+    """Handlers that note the trace current before and after waiting for
+    their request's gate (``/…/:name``), and after one more loop turn."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.notes: dict[str, list[int]] = {}
+        self.waiting = threading.Semaphore(0)
+        self.gates: dict[str, asyncio.Event] = {}
+
+    async def __call__(self, request, reply):
+        name = request.params["name"]
+        gate = self.gates[name] = asyncio.Event()
+        notes = self.notes[name] = [current_trace_id()]
+        self.waiting.release()
+        await gate.wait()
+        notes.append(current_trace_id())
+        await asyncio.sleep(0)
+        notes.append(current_trace_id())
+        return name
+
+    def release(self, server, name: str) -> None:
+        server.loop.call_soon_threadsafe(self.gates[name].set)
+
+
+@pytest.mark.parametrize("after_boot", [False, True], ids=["declared-before", "declared-after"])
+def test_interleaved_requests_inside_and_outside_the_plugin_see_only_their_own(
+        spans, caplog, after_boot):
+    """Four traced requests and two requests to a route outside the plugin's
+    context wait at once on six connections, while more requests (traced,
+    untraced, outside) come and go; released in reverse order, each handler
+    sees its own trace (or none) at every step."""
+    provider, exporter = spans
+    traced, outside = Gated(["t1", "t2", "t3", "t4"]), Gated(["o1", "o2"])
+    quick: list[int] = []
+    app = fastcore.App()
+
+    async def api(api, opts):
+        api.register(tracing, tracer_provider=provider)
+
+        def declare(api):
+            api.get("/wait/:name", traced)
+            api.get("/quick", seen_by(quick))
+        if after_boot:
+            async def routes(api, opts):
+                declare(api)
+            api.register(routes)
+        else:
+            declare(api)
+    app.register(api, prefix="/api")
+    app.get("/outside/:name", outside)
+    app.get("/quick", seen_by(quick))
+
+    with caplog.at_level(logging.ERROR), live_server(app) as server:
+        clients = {}
+        for i, name in enumerate(["t1", "o1", "t2", "t3", "o2", "t4"]):
+            clients[name] = server.client()
+            if name.startswith("t"):
+                clients[name].send(get("/api/wait/" + name, traceparent(int(name[1:]))))
+            else:
+                clients[name].send(get("/outside/" + name, traceparent(50 + i)))
+            assert (traced if name.startswith("t") else outside).waiting.acquire(timeout=5)
+        other = server.client()
+        assert other.request(get("/api/quick", traceparent(20))).body == b"seen"
+        assert other.request(get("/quick", traceparent(21))).body == b"seen"
+        assert other.request(get("/api/quick")).body == b"seen"
+        for name in ["t4", "o2", "t3", "t2", "o1", "t1"]:
+            gated = traced if name.startswith("t") else outside
+            gated.release(server, name)
+            assert clients[name].read_response().body == name.encode()
+            assert other.request(get("/quick")).body == b"seen"
+    assert traced.notes == {"t%d" % i: [i, i, i] for i in range(1, 5)}
+    assert outside.notes == {"o1": [0, 0, 0], "o2": [0, 0, 0]}
+    assert quick[0] == 20 and quick[1] == 0 and quick[2] not in (0, 1, 2, 3, 4, 20)
+    assert quick[3:] == [0] * 6
+    names = sorted((s.context.trace_id, s.name) for s in exporter.get_finished_spans())
+    assert names[:5] == [(1, "GET /api/wait/:name"), (2, "GET /api/wait/:name"),
+                         (3, "GET /api/wait/:name"), (4, "GET /api/wait/:name"),
+                         (20, "GET /api/quick")]
+    assert len(names) == 6
     assert "Failed to detach context" not in caplog.text
 
 
