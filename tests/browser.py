@@ -36,7 +36,8 @@ def chromium_binary() -> str:
 
 class Browser:
     def __init__(self, timeout: float = 30.0) -> None:
-        self._profile = tempfile.TemporaryDirectory()
+        # Chromium's helpers may still be writing to the profile as it exits.
+        self._profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
         self._proc = subprocess.Popen(
             [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",

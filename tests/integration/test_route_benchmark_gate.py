@@ -118,10 +118,20 @@ def benchmarks(suite, out: str, work: int = 1) -> str:
     return str(suite / out)
 
 
-def gate(results: str, baseline: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fastcore", "gate", results,
+def gate(results: str, baseline: str, *more: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fastcore", "gate", results, *more,
                            "--baseline", baseline, "--tolerance", TOLERANCE],
                           capture_output=True, text=True, env=user_env(), timeout=60)
+
+
+def gate_confirmed(suite, results: str, baseline: str) -> subprocess.CompletedProcess:
+    """The gate as the README advises running it on a shared machine: a failure
+    counts only if a second run of the benchmarks fails too (each case's best
+    ratio of the two)."""
+    done = gate(results, baseline)
+    if done.returncode != 1:
+        return done
+    return gate(results, baseline, benchmarks(suite, "confirm.json"))
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +154,7 @@ def test_each_case_records_its_route_and_its_reference(baseline):
 
 
 def test_the_same_app_passes(suite, baseline):
-    done = gate(benchmarks(suite, "again.json"), baseline)
+    done = gate_confirmed(suite, benchmarks(suite, "again.json"), baseline)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "test_routes.py::test_items" in done.stdout
     assert "gate: passed (2 cases)" in done.stdout
@@ -180,7 +190,7 @@ def test_a_busier_machine_does_not_fail(suite, baseline):
             hog.kill()
             hog.wait()
     assert proc.returncode == 0, output
-    done = gate(str(suite / "busy.json"), baseline)
+    done = gate_confirmed(suite, str(suite / "busy.json"), baseline)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
