@@ -1,5 +1,6 @@
 """Builds the compiled modules. FASTCORE_DEBUG=1 turns Cython's checks back on."""
 import os
+import sys
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -16,19 +17,31 @@ directives = {
     "embedsignature": True,
 }
 
-compile_args = ["-O0", "-g"] if DEBUG else ["-O2"]
+# Release builds carry no debug information: Python's own CFLAGS (sysconfig)
+# usually hold -g, which would make each module several times its size, so -g0
+# comes after it, and the linker drops the symbol table (-s; the exported
+# PyInit_* symbols stay, they are in the dynamic table).
+compile_args = ["-O0", "-g"] if DEBUG else ["-O2", "-g0"]
+link_args = ["-s"] if not DEBUG and sys.platform.startswith("linux") else []
 
 extensions = [
-    Extension(f"fastcore.{name}", [f"fastcore/{name}.pyx"], extra_compile_args=compile_args)
+    Extension(f"fastcore.{name}", [f"fastcore/{name}.pyx"], extra_compile_args=compile_args,
+              extra_link_args=link_args)
     for name in ("_router", "_reply", "_tally", "_lifecycle", "_http1", "_serialize_plan", "_serialize",
                  "_validate", "_ws_frames", "_event_sink")
 ]
 
-setup(
-    ext_modules=cythonize(
-        extensions,
-        compiler_directives=directives,
-        annotate=os.environ.get("FASTCORE_ANNOTATE") == "1",
-        force=DEBUG,
-    ),
+ext_modules = cythonize(
+    extensions,
+    compiler_directives=directives,
+    annotate=os.environ.get("FASTCORE_ANNOTATE") == "1",
+    force=DEBUG,
 )
+# The sdist must build from source, so it carries each .pyx; a wheel must not
+# (pyproject.toml excludes *.pyx and the generated *.c from package data). Each
+# .pyx goes in as a dependency of its extension, which the sdist includes and
+# the wheel does not.
+for ext in ext_modules:
+    ext.depends.append(ext.name.replace(".", "/") + ".pyx")
+
+setup(ext_modules=ext_modules)
