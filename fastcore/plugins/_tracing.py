@@ -151,6 +151,7 @@ class _Trace:
         self.stage = None if name is None else self.tracer.start_span(name, self.ctx)
 
     def finish(self, reply: Any) -> None:
+        """End the span with the reply's status (``reply`` None: the client went away)."""
         if self.ended:
             return
         self.ended = True
@@ -158,23 +159,18 @@ class _Trace:
         if span.is_recording():
             if self.stage is not None:
                 self.begin_stage(None)
-            status = reply.status_code
-            span.set_attribute("http.response.status_code", status)
-            if status >= 500:
-                self.fail(span, status)
+            if reply is None:
+                span.set_attribute("error.type", "aborted")
+                span.set_status(Status(StatusCode.ERROR, "aborted"))
+            else:
+                status = reply.status_code
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    self.fail(span, status)
         span.end()
 
     def abort(self) -> None:
-        if self.ended:
-            return
-        self.ended = True
-        span = self.span
-        if span.is_recording():
-            if self.stage is not None:
-                self.begin_stage(None)
-            span.set_attribute("error.type", "aborted")
-            span.set_status(Status(StatusCode.ERROR, "aborted"))
-        span.end()
+        self.finish(None)
 
     def fail(self, span: Any, status: int) -> None:
         error = self.error
