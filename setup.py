@@ -24,11 +24,16 @@ directives = {
 compile_args = ["-O0", "-g"] if DEBUG else ["-O2", "-g0"]
 link_args = ["-s"] if not DEBUG and sys.platform.startswith("linux") else []
 
+# The core's per-request modules, then the plugins' per-request paths.
+MODULES = (
+    "_router", "_reply", "_tally", "_lifecycle", "_http1", "_serialize_plan", "_serialize",
+    "_validate", "_ws_frames", "_event_sink",
+    "plugins._cors.policy", "plugins._rate_limit.window",
+)
 extensions = [
-    Extension(f"fastcore.{name}", [f"fastcore/{name}.pyx"], extra_compile_args=compile_args,
-              extra_link_args=link_args)
-    for name in ("_router", "_reply", "_tally", "_lifecycle", "_http1", "_serialize_plan", "_serialize",
-                 "_validate", "_ws_frames", "_event_sink")
+    Extension(f"fastcore.{name}", ["fastcore/%s.pyx" % name.replace(".", "/")],
+              extra_compile_args=compile_args, extra_link_args=link_args)
+    for name in MODULES
 ]
 
 ext_modules = cythonize(

@@ -2,7 +2,8 @@
 
     python wheels/check_wheel.py WHEEL SOURCE_PACKAGE_DIR
 
-The compiled modules are the ``_*.pyx`` of the source package. For each, the
+The compiled modules are the ``.pyx`` of the source package (the core's
+``_*.pyx`` and the plugins' per-request parts). For each, the
 wheel must hold the extension module, its ``.pyi`` stub and its ``.pxd``
 declarations; ``py.typed`` must be there; no Cython source (``.pyx``), no C
 generated from it, no annotation HTML. Every extension module must be stripped:
@@ -65,7 +66,8 @@ def problems(wheel: zipfile.ZipFile, name: str, modules: list[str]) -> list[str]
 
 def main(argv: list[str]) -> int:
     path, package = Path(argv[0]), Path(argv[1])
-    modules = sorted(p.stem for p in package.glob("_*.pyx"))
+    modules = sorted(p.relative_to(package).with_suffix("").as_posix()
+                     for p in package.rglob("*.pyx"))
     with zipfile.ZipFile(path) as wheel:
         found = problems(wheel, path.name, modules)
         unpacked = sum(info.file_size for info in wheel.infolist())

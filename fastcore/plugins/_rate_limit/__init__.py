@@ -34,7 +34,6 @@ store lets the request through (logged) with ``skip_on_error``, else raises
 from __future__ import annotations
 
 import inspect
-from math import ceil
 from numbers import Real
 from operator import attrgetter
 from typing import Any, Callable
@@ -44,6 +43,7 @@ from fastcore.errors import InvalidOptionError, PluginNotPresentError
 
 from .errors import RateLimitedError, RateLimitStoreError
 from .memory import MemoryStore
+from .window import Plan, answer, limiter
 
 __all__ = ["rate_limit", "RateLimitedError", "RateLimitStoreError"]
 
@@ -55,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
 ROUTE_KEYS = ("max", "time_window", "group", "key", "allow_list", "continue_exceeding")
 
 _request_ip = attrgetter("ip")
-_OFF = object()         # the plan of a route with config={"rate_limit": False}
+_MISSING = object()
 
 
 # -- options ---------------------------------------------------------------------------
@@ -130,19 +130,6 @@ def _allow_check(allow: Any) -> Callable[[Any, Any], Any] | None:
     return lambda request, key: key in keys
 
 
-class Plan:
-    """How the requests of some routes are counted."""
-
-    __slots__ = ("limit", "key", "allowed", "hit", "is_async")
-
-    def __init__(self, options: dict, counter: Any, remote: bool) -> None:
-        self.limit: int = options["max"]
-        self.key: Callable = options["key"] or _request_ip
-        self.allowed = _allow_check(options["allow_list"])
-        self.hit: Callable = counter.hit
-        self.is_async = remote or _is_async(self.key) or _is_async(self.allowed)
-
-
 class Plans:
     """The default plan, and each route's own, found by its config dict."""
 
@@ -156,16 +143,19 @@ class Plans:
     def _plan(self, options: dict, namespace: str) -> Plan:
         counter = self._store.counter(namespace, float(options["time_window"]), options["max"],
                                       options["continue_exceeding"])
-        return Plan(options, counter, self._remote)
+        key = options["key"] or _request_ip
+        allowed = _allow_check(options["allow_list"])
+        return Plan(options["max"], key, allowed, counter,
+                    self._remote or _is_async(key) or _is_async(allowed))
 
-    def lookup(self, config: dict, request: Any) -> Any:
-        """The plan of the route whose config is ``config`` (``_OFF`` when disabled)."""
-        plan = self._by_config.get(id(config))
-        if plan is None:
+    def lookup(self, config: dict, request: Any) -> Plan | None:
+        """The plan of the route whose config is ``config`` (None when it is off)."""
+        plan = self._by_config.get(id(config), _MISSING)
+        if plan is _MISSING:
             plan = self._by_config[id(config)] = self._for_route(config, request)
         return plan
 
-    def _for_route(self, config: dict, request: Any) -> Any:
+    def _for_route(self, config: dict, request: Any) -> Plan | None:
         if "rate_limit" not in config:
             return self.default
         # A GET route also answers HEAD, with one record: one counter for both.
@@ -176,7 +166,7 @@ class Plans:
             raise InvalidOptionError("rate_limit: route %s %s: %s" % (
                 method, request.route_url, exc)) from exc
         if entry is None:
-            return _OFF
+            return None
         group = entry.get("group")
         namespace = "group:" + group if group else "route:%s %s" % (method, request.route_url)
         return self._plan({**self._options, **entry}, namespace)
@@ -194,23 +184,10 @@ class Plans:
 
 # -- the hook --------------------------------------------------------------------------
 
-def _answer(reply: Any, limit: int, count: int, seconds_left: float) -> None:
-    """The rate-limit headers; past the limit, ``retry-after`` and the 429 error."""
-    reset = ceil(seconds_left)
-    remaining = limit - count
-    reply.header("x-ratelimit-limit", limit)
-    reply.header("x-ratelimit-remaining", remaining if remaining > 0 else 0)
-    reply.header("x-ratelimit-reset", reset)
-    if remaining < 0:
-        reply.header("retry-after", reset)
-        raise RateLimitedError("Rate limit exceeded, retry in %d seconds", reset)
-
-
 def make_hook(plans: Plans, store_errors: tuple, skip_on_error: bool) -> Callable:
-    """The ``on_request`` hook: a plain function, returning a coroutine only for the
-    plans that wait (a Redis counter, an async key or allow_list)."""
-    default = plans.default
-    lookup = plans.lookup
+    """The ``on_request`` hook (``window.limiter``): a plain function, returning a
+    coroutine only for the plans that wait (a Redis counter, an async key or
+    allow_list), which ``limit_async`` counts."""
 
     async def limit_async(plan: Plan, request: Any, reply: Any) -> None:
         key = plan.key(request)
@@ -229,24 +206,9 @@ def make_hook(plans: Plans, store_errors: tuple, skip_on_error: bool) -> Callabl
             request.log.warning("rate_limit: the store failed, request not counted: %s: %s",
                                 type(exc).__name__, exc)
             return
-        _answer(reply, plan.limit, count, seconds_left)
+        answer(reply, plan, count, seconds_left)
 
-    def limit(request: Any, reply: Any) -> Any:
-        # Runs for every request of the context: the memory store's path is a
-        # plan lookup, the key, one counter hit and three headers.
-        config = request.route_config
-        plan = lookup(config, request) if config else default
-        if plan is _OFF:
-            return None
-        if plan.is_async:
-            return limit_async(plan, request, reply)
-        key = plan.key(request)
-        if plan.allowed is not None and plan.allowed(request, key):
-            return None
-        count, seconds_left = plan.hit(key)
-        return _answer(reply, plan.limit, count, seconds_left)
-
-    return limit
+    return limiter(plans.default, plans.lookup, limit_async)
 
 
 # -- the plugin ------------------------------------------------------------------------
