@@ -26,7 +26,7 @@ link_args = ["-s"] if not DEBUG and sys.platform.startswith("linux") else []
 
 # The core's per-request modules, then the plugins' per-request paths.
 MODULES = (
-    "_router", "_reply", "_tally", "_lifecycle", "_http1", "_serialize_plan", "_serialize",
+    "_router", "_head", "_reply", "_tally", "_lifecycle", "_http1", "_serialize_plan", "_serialize",
     "_validate", "_ws_frames", "_event_sink",
     "plugins._cors.policy", "plugins._rate_limit.window",
 )

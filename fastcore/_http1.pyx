@@ -53,9 +53,9 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.string cimport memchr, memcmp
 
 from fastcore._lifecycle cimport Lifecycle
-from fastcore._reply cimport (CONN_CLOSE, CT_JSON, Reply, Request, RouteRecord, Server,
-                              build_response, client_error_response, monotonic, seed_request,
-                              status_line)
+from fastcore._head cimport (CONN_CLOSE, CT_JSON, build_response, client_error_response,
+                             status_line)
+from fastcore._reply cimport Reply, Request, RouteRecord, Server, monotonic, seed_request
 from fastcore._router cimport Router
 
 cdef extern from "strings.h":

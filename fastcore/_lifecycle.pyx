@@ -51,9 +51,9 @@ from cpython.ref cimport PyObject, Py_XDECREF
 from cpython.dict cimport PyDict_DelItem, PyDict_GetItem, PyDict_SetItem
 
 from fastcore._tally cimport tally_response
-from fastcore._reply cimport (CT_JSON, CT_NONE, CT_OCTET, CT_TEXT, Connection, Reply, Request,
-                              RouteRecord, Server, client_error_response, monotonic, seed_reply,
-                              seed_request)
+from fastcore._head cimport CT_JSON, CT_NONE, CT_OCTET, CT_TEXT, client_error_response
+from fastcore._reply cimport (Connection, Reply, Request, RouteRecord, Server, monotonic,
+                              seed_reply, seed_request)
 
 cdef extern from "Python.h":
     object PyContext_CopyCurrent()

@@ -7,22 +7,12 @@ from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 from fastcore._router cimport Router
 
 
-# Header lines (defined in _reply.pyx).
-cdef bytes CT_JSON, CT_TEXT, CT_OCTET, CT_NONE, CONN_KEEP, CONN_CLOSE
-
-
 cdef inline double monotonic():
     cdef timespec ts
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return ts.tv_sec + ts.tv_nsec * 1e-9
 
 
-cdef bytes status_line(int status)
-cdef bytes build_response(bytes status, bytes headers, bytes ctype, Py_ssize_t length,
-                          bytes conn, object body)
-cdef bytes client_error_response(int status, bytes body)
-cdef str header_value_str(object value)
-cdef bytes encode_header_lines(dict headers)
 cdef dict parse_query(str qs)
 
 
