@@ -32,6 +32,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.dict cimport PyDict_Next
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.string cimport memcpy
 from libc.time cimport time as c_time, time_t
 
@@ -252,12 +253,37 @@ cdef dict _SPECIAL_NAMES = {key: key for key in (
     _K_CONTENT_TYPE, _K_SET_COOKIE, _K_CONTENT_LENGTH, _K_TRANSFER_ENCODING, _K_CONNECTION)}
 
 
+# In front of _CHECKED_NAMES, by the name object's address: a hook sets the
+# same str constants on every reply, and comparing one pointer costs less than
+# a dict lookup. A slot owns a reference to its name (and key), so the address
+# in it is never that of a freed object.
+cdef enum:
+    NAME_SLOTS = 64
+cdef PyObject* _slot_name[NAME_SLOTS]
+cdef PyObject* _slot_key[NAME_SLOTS]
+
+
+cdef inline size_t _slot(object name) noexcept:
+    return (<size_t><PyObject*>name >> 4) & (NAME_SLOTS - 1)
+
+
 cdef str checked_name(object name):
-    # A header name a reply is given, lower-cased (ReplyInvalidHeaderError when
-    # it is not a token).
+    # HOT PATH: every reply.header() and get_header() (bench/icount.py --app
+    # bench.app_plugins). A header name a reply is given, lower-cased
+    # (ReplyInvalidHeaderError when it is not a token).
+    cdef size_t slot = _slot(name)
+    if _slot_name[slot] == <PyObject*>name:
+        return <str>_slot_key[slot]
     cdef str key = _CHECKED_NAMES.get(name)
     if key is None:
         key = _check_name(name)
+    if type(name) is str:
+        Py_INCREF(name)
+        Py_INCREF(key)
+        Py_XDECREF(_slot_name[slot])
+        Py_XDECREF(_slot_key[slot])
+        _slot_name[slot] = <PyObject*>name
+        _slot_key[slot] = <PyObject*>key
     return key
 
 

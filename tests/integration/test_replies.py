@@ -455,6 +455,26 @@ def test_header_api():
     assert all(name == name.lower() for name in names)
 
 
+def test_many_header_names_each_keep_their_own_lower_case_name():
+    # More distinct names than the name cache has slots, set as fresh str
+    # objects and again as the same objects: each comes out under its own name.
+    app = fastcore.App()
+    names = ["X-Name-%03d" % i for i in range(300)]
+
+    @app.get("/p")
+    def handler(request, reply):
+        for round_ in range(2):
+            for i, name in enumerate(names):
+                reply.header(name if round_ else "x-NAME-%03d" % i, i)
+        return "ok"
+
+    for _ in range(2):
+        response = app.inject_sync("GET", "/p")
+        assert [response.headers["x-name-%03d" % i] for i in range(300)] == [
+            str(i) for i in range(300)]
+        assert header_names(response.raw).count(b"x-name-007") == 1
+
+
 def test_remove_header_of_content_type_restores_the_default():
     app = fastcore.App()
 
