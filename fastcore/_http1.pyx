@@ -134,6 +134,13 @@ cdef bint is_framing_alias(bytes name):
 # (host ":" port) is for CONNECT alone, and "*" for OPTIONS alone.
 _HOST = (r"(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+\]"
          r"|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)")
+cdef bint _only_chunked(bytes value):
+    # A Transfer-Encoding value that is exactly "chunked" (any case, optional
+    # whitespace around it, RFC 9110 §5.5).
+    cdef bytes coding = value.strip(b" \t")
+    return len(coding) == 7 and coding.lower() == b"chunked"
+
+
 cdef object _ABSOLUTE_FORM = re.compile(
     (r"[A-Za-z][A-Za-z0-9+.\-]*://(?:(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*@)?"
      + _HOST + r"(?::[0-9]*)?(?:[/?].*)?").encode(), re.DOTALL)
@@ -334,6 +341,13 @@ cdef class HttpProtocol(Lifecycle):
                 raise _Abort()
             req._host = value
         elif n == 17 and header_is(name, b"transfer-encoding", 17):
+            if req._chunked or not _only_chunked(value):
+                # chunked is the one coding fastcore decodes: another one before it
+                # would reach the handler still coded (RFC 9112 §6.1 lets a server
+                # refuse a coding it does not understand), and chunked twice is
+                # not allowed. Refused like the other framing faults: 400, close.
+                self.abort_kind = FAIL_MALFORMED
+                raise _Abort()
             req._chunked = True
         elif n == 6 and header_is(name, b"expect", 6):
             req._expect = value

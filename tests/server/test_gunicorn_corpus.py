@@ -75,6 +75,13 @@ VALID_REFUSED: dict[str, str] = {
                  "never completes (gunicorn's harness reads only what it is asked for)",
     "valid/compat_obs_fold": "obs-fold is refused (RFC 9112 §5.2, SPEC §9); gunicorn allows "
                              "it only with permit_obsolete_folding",
+    "valid/rfc9112_smuggle_gzip_chunked_01": "Transfer-Encoding: gzip, chunked: fastcore "
+                                             "decodes no transfer coding but chunked, so it "
+                                             "refuses the request rather than hand the handler "
+                                             "a body still coded (RFC 9112 §6.1)",
+    "valid/rfc9112_smuggle_te_identity_chunked_01": "Transfer-Encoding: identity, chunked: "
+                                                    "identity is no transfer coding (RFC 9112 "
+                                                    "§7); refused as any coding but chunked",
     "valid/pp_01": "PROXY protocol v1 preamble: fastcore does not speak the PROXY protocol",
     "valid/pp_04": "PROXY protocol v2 preamble: fastcore does not speak the PROXY protocol",
     "valid/pp_05": "PROXY protocol v2 preamble: fastcore does not speak the PROXY protocol",
