@@ -125,8 +125,11 @@ cdef inline int _hex(Py_UCS4 c) noexcept:
     return -1
 
 
-cdef inline Py_ssize_t _put_utf8(unsigned char* buf, Py_ssize_t j, Py_UCS4 c) noexcept:
-    """Write ``c`` as UTF-8 at ``buf[j]``; returns the next free index."""
+cdef inline Py_ssize_t _put_utf8(unsigned char* buf, Py_ssize_t j, Py_UCS4 ch) noexcept:
+    """Write ``ch`` as UTF-8 at ``buf[j]``; returns the next free index."""
+    # Shifted as a C integer: Cython takes a Py_UCS4 for a one-character str in
+    # arithmetic, where ``>>`` raises.
+    cdef unsigned int c = <unsigned int>ch
     if c < 0x80:
         buf[j] = <unsigned char>c
         return j + 1

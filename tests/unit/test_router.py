@@ -278,6 +278,17 @@ def test_find_decodes_params():
     assert router.find("GET", "/q/%41-%42")[1] == {"a": "A", "b": "B"}
 
 
+def test_find_keeps_raw_non_ascii_characters_beside_an_escape():
+    # A segment holding both a raw non-ASCII character and a %-escape is
+    # decoded whole (the character re-encoded as UTF-8, then decoded with the
+    # escaped bytes): nothing before the character may be lost.
+    router = make([("GET", "/u/:id"), ("GET", "/s/ab%C3%A9"), ("POST", "/caf\xe9/*")])
+    assert router.find("GET", "/u/ab\xe9cd%41")[1] == {"id": "ab\xe9cdA"}
+    assert router.find("GET", "/u/%41\u20ac\U0001F600z")[1] == {"id": "A\u20ac\U0001F600z"}
+    assert store_of(router.find("GET", "/s/a%62\xe9")) == "/s/ab%C3%A9"
+    assert router.find("POST", "/caf\xe9/a/%31")[1] == {"*": "a/1"}
+
+
 def test_find_encoded_slash_stays_in_its_segment():
     router = make([("GET", "/users/:name"), ("GET", "/users/:name/x")])
     assert router.find("GET", "/users/a%2Fb")[1] == {"name": "a/b"}
