@@ -27,6 +27,12 @@ cdef class HttpProtocol(Lifecycle):
     cdef object head_chunk        # the chunk a head began at the first byte of, until parsed
     cdef bytes after_upgrade      # bytes behind an upgrade request, for _hand_over
     cdef object switch_to         # a protocol to hand over to once the chunk is parsed
+    cdef bytes pending            # the unparsed rest of a large chunk, while writing is paused
+    cdef bint eof_pending         # the client's EOF came while ``pending`` was held
+
+    cdef int _receive(self, object data) except -1
+    cdef int _feed_slices(self, object data) except -1
+    cdef int _resume_input(self) except -1
 
     cdef int _feed(self, object data) except -1
     cdef int _feed_guarded(self, object data) except -1

@@ -87,6 +87,9 @@ cdef enum:
     FAIL_STOP = 5      # stop parsing, write nothing more
 
 cdef Py_ssize_t QUEUE_PAUSE = 32        # pipelined requests queued before pause_reading
+# A chunk larger than this (many pipelined requests in one read) is parsed a
+# slice at a time, its answers handed to the transport after each slice.
+cdef Py_ssize_t FEED_SLICE = 4096
 
 cdef dict _METHODS = {m.encode(): m for m in (
     "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT")}
@@ -192,6 +195,7 @@ cdef class HttpProtocol(Lifecycle):
         self.closed = True
         self.no_more = True
         self.head_chunk = None
+        self.pending = None
         self.server._connection_lost(self)
         req = self.current
         if req is not None and not req._answered and not req.is_aborted:
@@ -219,6 +223,10 @@ cdef class HttpProtocol(Lifecycle):
         # are still written, for clients that only half-closed (not an event
         # stream's). Then close.
         cdef Request req
+        if self.pending is not None and not self.closed:
+            # Complete requests are still held unparsed: answered first.
+            self.eof_pending = True
+            return True
         self.no_more = True
         if self.current is not None or self.queue:
             if self.current is not None and not self.current._answered:
@@ -241,7 +249,9 @@ cdef class HttpProtocol(Lifecycle):
         self.paused_writing = False
         if self.drain_waiter is not None and not self.drain_waiter.done():
             self.drain_waiter.set_result(None)
-        if self.paused_reading and not (self.queue and len(self.queue) >= QUEUE_PAUSE):
+        if self.pending is not None:
+            self._resume_input()
+        elif self.paused_reading and not (self.queue and len(self.queue) >= QUEUE_PAUSE):
             self.paused_reading = False
             if not self.closed:
                 self.transport.resume_reading()
@@ -260,9 +270,16 @@ cdef class HttpProtocol(Lifecycle):
             return
         if self.server.connection_timeout > 0:
             self.last_activity = monotonic()
+        self._receive(data)
+
+    cdef int _receive(self, object data) except -1:
+        # Parse one chunk with the answers batched into one write.
         self.batching = True
         try:
-            self._feed(data)
+            if len(data) > FEED_SLICE:
+                self._feed_slices(data)
+            else:
+                self._feed(data)
         except _HttpParserUpgrade as exc:
             # No protocol switch is offered (RFC 9110 §7.8 lets a server ignore
             # Upgrade): the request is answered as a plain one, then the
@@ -281,6 +298,59 @@ cdef class HttpProtocol(Lifecycle):
             self._flush()
             if self.switch_to is not None:
                 self._hand_over(self.switch_to)
+        return 0
+
+    cdef int _feed_slices(self, object data) except -1:
+        # One read can carry thousands of pipelined requests, and their answers
+        # are many times their size. Parsed a slice at a time, with the answers
+        # handed to the transport after each: once its buffer is past its limit
+        # (pause_writing: the client is not reading) or too many requests wait,
+        # the rest stays unparsed in ``pending``, reading paused, until the
+        # answers drain (_resume_input). A client that never reads holds one
+        # read and the answers to one slice, not the answers to the whole read.
+        cdef Py_ssize_t n = len(data)
+        cdef Py_ssize_t pos = 0
+        cdef Py_ssize_t end
+        while pos < n:
+            if self.closed:
+                return 0
+            if self.paused_writing or (self.queue and len(self.queue) >= QUEUE_PAUSE):
+                self.pending = bytes(data[pos:])
+                if not self.paused_reading:
+                    self.paused_reading = True
+                    self.transport.pause_reading()
+                return 0
+            end = pos + FEED_SLICE if pos + FEED_SLICE < n else n
+            try:
+                self._feed(data[pos:end])
+            except _HttpParserUpgrade as exc:
+                raise _HttpParserUpgrade(pos + exc.args[0]) from None
+            pos = end
+            self._flush_now()
+        return 0
+
+    cdef int _resume_input(self) except -1:
+        # Nothing holds the input back any more (the transport's buffer drained,
+        # the queue shrank): parse what was held, then read again.
+        if self.closed or self.batching:
+            return 0          # (while a chunk is parsed, its own loop goes on)
+        if self.paused_writing or (self.queue and len(self.queue) >= QUEUE_PAUSE):
+            return 0
+        if self.pending is not None:
+            data = self.pending
+            self.pending = None
+            self._receive(data)
+            if self.pending is not None or self.closed:
+                return 0
+            if self.eof_pending:
+                self.eof_pending = False
+                if not self.eof_received():
+                    self._close()
+                return 0
+        if self.paused_reading and not self.upgraded and self.held is None:
+            self.paused_reading = False
+            self.transport.resume_reading()
+        return 0
 
     # llhttp callbacks ------------------------------------------------------------
 
@@ -801,10 +871,15 @@ cdef class HttpProtocol(Lifecycle):
             self.queue = None
             return self._close()
         if self.queue:
-            if self.paused_reading and len(self.queue) < QUEUE_PAUSE and not self.paused_writing:
+            if self.pending is not None:
+                self._resume_input()
+            elif (self.paused_reading and len(self.queue) < QUEUE_PAUSE
+                    and not self.paused_writing):
                 self.paused_reading = False
                 self.transport.resume_reading()
             return self._drain()
+        if self.pending is not None:
+            return self._resume_input()
         if self.fail_kind != FAIL_NONE:
             kind = self.fail_kind
             self.fail_kind = FAIL_NONE
@@ -834,6 +909,14 @@ cdef class HttpProtocol(Lifecycle):
             if self.current is None and self.req is None:
                 self._close()
         elif kind == DL_HEAD or kind == DL_BODY:
+            if self.paused_reading and not self.upgraded:
+                # The request is incomplete because this side stopped reading
+                # (its client is not reading the answers, or too many wait):
+                # not the client's delay. The time runs again from here.
+                self.deadline = t + (server.header_timeout if kind == DL_HEAD
+                                     else server.request_timeout)
+                self.deadline_kind = kind
+                return 0
             self._fail(FAIL_TIMEOUT, None)
         return 0
 
