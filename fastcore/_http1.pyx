@@ -19,6 +19,15 @@ the lifecycle) when nothing else is in flight on the connection, else
 queued: responses leave in request order (RFC 9112 §9.3.2). ``_finish``
 decides keep-alive and takes the next queued request.
 
+Backpressure. A client that does not read its answers is not read either:
+``pause_writing`` (the transport's buffer is past its high-water mark) and a
+queue of 32 requests both pause reading. One read can still carry thousands
+of pipelined requests, whose answers are many times their size, so a read
+over 4 KiB is parsed a slice at a time with the answers handed to the
+transport after each; when either limit is hit the rest of the read waits
+unparsed (``pending``) until the answers drain (``_resume_input``). While
+this side is not reading, a request's head or body deadline does not run.
+
 Framing rules beyond llhttp's strict mode (``docs/http-conformance.md``):
 HTTP/1.x only, Host required on HTTP/1.1 and never twice, one Content-Type,
 no ``_`` aliases of framing headers, no Transfer-Encoding in HTTP/1.0, no
