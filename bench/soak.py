@@ -19,15 +19,17 @@ answer or none is counted as unexpected.
 
 The curve is printed (requests -> RSS MiB) with the first, last and max
 values and the growth after warm-up (the first slice); ``--csv PATH`` writes
-it. Nothing is asserted: this is a measurement script.
+it, ``--svg PATH`` draws it. Nothing is asserted: this is a measurement
+script.
 
 Usage: python bench/soak.py [--requests 1000000] [--slice 100000] [--bad-ratio 50]
-       [--bad-threads 4] [--csv PATH]
+       [--bad-threads 4] [--csv PATH] [--svg PATH]
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import math
 import os
 import socket
 import subprocess
@@ -282,6 +284,40 @@ def write_csv(path: str, points: list[Point]) -> None:
                           "; ".join(p.errors)])
 
 
+def write_svg(path: str, points: list[Point]) -> None:
+    """The curve as a small SVG line chart: requests served -> RSS MiB (from 0)."""
+    pts = [(p.requests, p.rss_kib / 1024) for p in points if p.rss_kib]
+    width, height, left, bottom, top, right = 640, 320, 60, 40, 20, 20
+    max_x = max(x for x, _ in pts) or 1
+    max_y = 10 * math.ceil(max(y for _, y in pts) * 1.25 / 10)     # a round top, with room
+
+    def at(x: float, y: float) -> str:
+        px = left + (width - left - right) * x / max_x
+        py = height - bottom - (height - bottom - top) * y / max_y
+        return f"{px:.1f},{py:.1f}"
+
+    lines = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'font-family="sans-serif" font-size="12">',
+             f'<rect width="{width}" height="{height}" fill="white"/>',
+             f'<polyline fill="none" stroke="black" points="{at(0, 0)} {at(0, max_y)}"/>',
+             f'<polyline fill="none" stroke="black" points="{at(0, 0)} {at(max_x, 0)}"/>']
+    for i in range(5):
+        y = max_y * i / 4
+        lines.append(f'<text x="{left - 6}" y="{at(0, y).split(",")[1]}" text-anchor="end" '
+                     f'dominant-baseline="middle">{y:.0f}</text>')
+        x = max_x * i / 4
+        lines.append(f'<text x="{at(x, 0).split(",")[0]}" y="{height - bottom + 16}" '
+                     f'text-anchor="middle">{x / 1e6:.2f}M</text>')
+    lines.append(f'<polyline fill="none" stroke="#1f6feb" stroke-width="2" '
+                 f'points="{" ".join(at(x, y) for x, y in pts)}"/>')
+    lines.append(f'<text x="{width / 2}" y="{height - 6}" text-anchor="middle">'
+                 f'requests served</text>')
+    lines.append(f'<text x="14" y="{height / 2}" text-anchor="middle" '
+                 f'transform="rotate(-90 14 {height / 2})">server RSS (MiB)</text>')
+    lines.append("</svg>")
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=1_000_000,
@@ -293,6 +329,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--bad-threads", type=int, default=4,
                    help="threads sending the malformed requests (4)")
     p.add_argument("--csv", metavar="PATH", help="write the curve here")
+    p.add_argument("--svg", metavar="PATH", help="draw the curve here (an SVG chart)")
     return p.parse_args(argv)
 
 
@@ -305,6 +342,8 @@ def main(argv=None) -> int:
     report(points, sender, own_cpu)
     if opts.csv:
         write_csv(opts.csv, points)
+    if opts.svg:
+        write_svg(opts.svg, points)
     failed = any(p.errors for p in points) or sender.unexpected
     return 1 if failed else 0
 
