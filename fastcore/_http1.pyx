@@ -23,9 +23,10 @@ Backpressure. A client that does not read its answers is not read either:
 ``pause_writing`` (the transport's buffer is past its high-water mark) and a
 queue of 32 requests both pause reading. One read can still carry thousands
 of pipelined requests, whose answers are many times their size, so a read
-over 4 KiB is parsed a slice at a time with the answers handed to the
-transport after each; when either limit is hit the rest of the read waits
-unparsed (``pending``) until the answers drain (``_resume_input``). While
+over 4 KiB is parsed a slice at a time, its answers handed to the transport
+whenever 64 KiB of them are batched; when either limit is hit, the rest of
+the read waits unparsed (``pending``) until the answers drain
+(``_resume_input``). While
 this side is not reading, a request's head or body deadline does not run.
 
 Framing rules beyond llhttp's strict mode (``docs/http-conformance.md``):
@@ -97,8 +98,11 @@ cdef enum:
 
 cdef Py_ssize_t QUEUE_PAUSE = 32        # pipelined requests queued before pause_reading
 # A chunk larger than this (many pipelined requests in one read) is parsed a
-# slice at a time, its answers handed to the transport after each slice.
+# slice at a time ...
 cdef Py_ssize_t FEED_SLICE = 4096
+# ... and its answers go to the transport once this much is batched (asyncio's
+# default high-water mark): below it, pipelined answers still leave in one write.
+cdef Py_ssize_t FLUSH_AT = 65536
 
 cdef dict _METHODS = {m.encode(): m for m in (
     "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT")}
@@ -146,6 +150,18 @@ cdef bint is_framing_alias(bytes name):
 # (host ":" port) is for CONNECT alone, and "*" for OPTIONS alone.
 _HOST = (r"(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+\]"
          r"|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)")
+cdef Py_ssize_t _batched_size(object out):
+    # Bytes waiting in a connection's batch (Connection.pending_out).
+    cdef Py_ssize_t n = 0
+    if out is None:
+        return 0
+    if type(out) is list:
+        for part in <list>out:
+            n += len(part)
+        return n
+    return len(out)
+
+
 cdef bint _only_chunked(bytes value):
     # A Transfer-Encoding value that is exactly "chunked" (any case, optional
     # whitespace around it, RFC 9110 §5.5).
@@ -312,11 +328,12 @@ cdef class HttpProtocol(Lifecycle):
     cdef int _feed_slices(self, object data) except -1:
         # One read can carry thousands of pipelined requests, and their answers
         # are many times their size. Parsed a slice at a time, with the answers
-        # handed to the transport after each: once its buffer is past its limit
-        # (pause_writing: the client is not reading) or too many requests wait,
-        # the rest stays unparsed in ``pending``, reading paused, until the
-        # answers drain (_resume_input). A client that never reads holds one
-        # read and the answers to one slice, not the answers to the whole read.
+        # handed to the transport once 64 KiB are batched: once its buffer is
+        # past its limit (pause_writing: the client is not reading) or too many
+        # requests wait, the rest stays unparsed in ``pending``, reading paused,
+        # until the answers drain (_resume_input). A client that never reads
+        # holds one read and about 64 KiB of answers beyond the transport's
+        # limit, not the answers to the whole read.
         cdef Py_ssize_t n = len(data)
         cdef Py_ssize_t pos = 0
         cdef Py_ssize_t end
@@ -335,7 +352,8 @@ cdef class HttpProtocol(Lifecycle):
             except _HttpParserUpgrade as exc:
                 raise _HttpParserUpgrade(pos + exc.args[0]) from None
             pos = end
-            self._flush_now()
+            if _batched_size(self.pending_out) >= FLUSH_AT:
+                self._flush_now()
         return 0
 
     cdef int _resume_input(self) except -1:
