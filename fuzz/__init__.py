@@ -14,5 +14,12 @@ receives new inputs). ``python -m fuzz.seeds`` writes seed corpora under
 in the working directory; rerun a target with that file as its only argument
 to reproduce it.
 
+Atheris instruments Python bytecode only, so the compiled modules give
+libFuzzer no coverage signal in an ordinary build. ``fuzz/build_instrumented.sh
+[--asan] OUT`` copies the tree to OUT and builds the modules there with clang
+and ``-fsanitize=fuzzer-no-link`` (plus AddressSanitizer with ``--asan``); it
+prints the command that runs a target against that copy (atheris'
+``asan_with_fuzzer.so`` preloaded).
+
 Atheris comes with the test extras (``pip install -e ".[test]"``), not with fastcore.
 """
