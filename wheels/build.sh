@@ -77,9 +77,8 @@ copy_tree "$src"
     || { cat "$work/sdist.log" >&2; exit 1; }
 sdist=$(ls "$work/sdist"/fastcore_http-*.tar.gz)
 tar -tzf "$sdist" >"$work/sdist.txt"
-for pyx in "$src"/fastcore/_*.pyx; do   # it must build from source
-    grep -q "/fastcore/$(basename "$pyx")\$" "$work/sdist.txt" \
-        || { echo "the sdist lacks fastcore/$(basename "$pyx")" >&2; exit 1; }
+for pyx in $(cd "$src" && find fastcore -name '*.pyx'); do   # it must build from source
+    grep -q "/$pyx\$" "$work/sdist.txt" || { echo "the sdist lacks $pyx" >&2; exit 1; }
 done
 cp "$sdist" "$out/"
 echo "$(basename "$sdist"): $(du -k "$sdist" | cut -f1) kB, with the .pyx sources"
@@ -90,8 +89,8 @@ run_suite() {  # the whole test suite against the fastcore installed in venv $1
     site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])') \
         || return 1
     mkdir -p "$dir/fastcore"
-    cp -a "$src/tests" "$src/bench" "$src/examples" "$src/docs" "$src/pyproject.toml" "$dir/" \
-        || return 1
+    cp -a "$src/tests" "$src/bench" "$src/examples" "$src/docs" "$src/fuzz" \
+        "$src/pyproject.toml" "$dir/" || return 1
     # Some tests list the compiled modules by their .pyx and parse the .pyi
     # stubs in fastcore/ beside tests/: that folder gets the source's .pyx and
     # the wheel's .pyi, and no Python file, so `import fastcore` finds only
