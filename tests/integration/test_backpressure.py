@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import fastcore
+from bench.test_bench_protocol import NullTransport
 
 REQUEST = b"GET /prices HTTP/1.1\r\nHost: t\r\n\r\n"
 HIGH_WATER = 64 * 1024
@@ -17,7 +18,7 @@ READ = 256 * 1024                  # what one read of a socket can bring (uvloop
 SLICE = 4096                       # the server parses a large read this much at a time
 
 
-class StuckTransport(asyncio.Transport):
+class StuckTransport(NullTransport):
     """Keeps every byte written (its peer reads nothing) until ``drain``."""
 
     def __init__(self, protocol):
@@ -44,15 +45,6 @@ class StuckTransport(asyncio.Transport):
 
     def get_write_buffer_size(self):
         return self.buffered
-
-    def get_extra_info(self, name, default=None):
-        return ("127.0.0.1", 50000) if name == "peername" else default
-
-    def is_closing(self):
-        return False
-
-    def close(self):
-        pass
 
     def pause_reading(self):
         self.reading = False
