@@ -23,6 +23,7 @@ cdef class HttpProtocol(Lifecycle):
     cdef double deadline
     cdef int deadline_kind
     cdef double last_activity
+    cdef double write_deadline    # while writing is paused: when the client has read too little
     cdef bytes tail
     cdef object head_chunk        # the chunk a head began at the first byte of, until parsed
     cdef bytes after_upgrade      # bytes behind an upgrade request, for _hand_over

@@ -265,6 +265,8 @@ cdef class HttpProtocol(Lifecycle):
 
     def pause_writing(self):
         self.paused_writing = True
+        if self.server.write_timeout > 0:
+            self.write_deadline = monotonic() + self.server.write_timeout
         if not self.paused_reading and self.transport is not None:
             # A client that stops reading stops being read (RFC 9112 §9.3.2).
             self.paused_reading = True
@@ -272,6 +274,7 @@ cdef class HttpProtocol(Lifecycle):
 
     def resume_writing(self):
         self.paused_writing = False
+        self.write_deadline = 0
         if self.drain_waiter is not None and not self.drain_waiter.done():
             self.drain_waiter.set_result(None)
         if self.pending is not None:
@@ -921,6 +924,15 @@ cdef class HttpProtocol(Lifecycle):
     cdef int _check_deadline(self, double t) except -1:
         cdef Server server = self.server
         cdef int kind
+        if self.write_deadline > 0 and t >= self.write_deadline:
+            # The transport's buffer stayed full for write_timeout: the client
+            # reads too little of its answers (or nothing) to be kept. Also
+            # once closed: a close waits for the buffer to be written.
+            self.write_deadline = 0
+            server.client_timeouts += 1
+            self.closed = True
+            self.transport.abort()
+            return 0
         if self.closed:
             return 0
         if server.connection_timeout > 0 and t - self.last_activity >= server.connection_timeout:

@@ -75,6 +75,7 @@ cdef class Server:
     cdef public double keep_alive_timeout
     cdef public double connection_timeout
     cdef public double handler_timeout
+    cdef public double write_timeout
     cdef public Py_ssize_t max_requests_per_socket
     cdef public Py_ssize_t max_connections
     cdef public bint return_503_on_closing

@@ -64,6 +64,7 @@ class Server:
     keep_alive_timeout: float
     connection_timeout: float
     handler_timeout: float
+    write_timeout: float
     max_requests_per_socket: int
     max_connections: int
     return_503_on_closing: bool
@@ -74,7 +75,7 @@ class Server:
                  body_limit: int = 1048576, header_timeout: float = 10.0,
                  request_timeout: float = 30.0, keep_alive_timeout: float = 72.0,
                  connection_timeout: float = 0.0, handler_timeout: float = 0.0,
-                 max_requests_per_socket: int = 0, max_connections: int = 0,
+                 write_timeout: float = 60.0, max_requests_per_socket: int = 0, max_connections: int = 0,
                  return_503_on_closing: bool = True, expose_errors: bool = False,
                  logger: Any = None, ssl: Any = None,
                  protocol: Callable[[Server], Connection] | None = None) -> None: ...

@@ -204,7 +204,7 @@ cdef class Server:
                  Py_ssize_t max_header_size=16384, Py_ssize_t body_limit=1048576,
                  double header_timeout=10.0, double request_timeout=30.0,
                  double keep_alive_timeout=72.0, double connection_timeout=0.0,
-                 double handler_timeout=0.0,
+                 double handler_timeout=0.0, double write_timeout=60.0,
                  Py_ssize_t max_requests_per_socket=0, Py_ssize_t max_connections=0,
                  bint return_503_on_closing=True, bint expose_errors=False,
                  logger=None, ssl=None, protocol=None):
@@ -220,6 +220,7 @@ cdef class Server:
         self.keep_alive_timeout = keep_alive_timeout
         self.connection_timeout = connection_timeout
         self.handler_timeout = handler_timeout
+        self.write_timeout = write_timeout
         self.max_requests_per_socket = max_requests_per_socket
         self.max_connections = max_connections
         self.return_503_on_closing = return_503_on_closing
@@ -236,7 +237,8 @@ cdef class Server:
         self.req_counter = 0
         self._all_closed = None
         cdef double smallest = 1.0
-        for t in (header_timeout, request_timeout, keep_alive_timeout, connection_timeout):
+        for t in (header_timeout, request_timeout, keep_alive_timeout, connection_timeout,
+                  write_timeout):
             if t > 0 and t / 4 < smallest:
                 smallest = t / 4
         self._tick = max(smallest, 0.01)

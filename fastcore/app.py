@@ -52,7 +52,7 @@ class App(Context):
     def __init__(self, *, logger=False, disable_request_logging=False, body_limit=1_048_576,
                  max_header_size=16_384, header_timeout=10.0, request_timeout=30.0,
                  keep_alive_timeout=72.0, connection_timeout=0.0, handler_timeout=0.0,
-                 max_requests_per_socket=0, max_connections=0, force_close_connections="idle",
+                 write_timeout=60.0, max_requests_per_socket=0, max_connections=0, force_close_connections="idle",
                  return_503_on_closing=True, plugin_timeout=10.0, request_id_header="request-id",
                  request_id_log_label="reqId", gen_req_id=None, trust_proxy=False,
                  rewrite_url=None, framework_errors=None, case_sensitive=True,
@@ -203,6 +203,7 @@ class App(Context):
             keep_alive_timeout=float(opts["keep_alive_timeout"]),
             connection_timeout=float(opts["connection_timeout"]),
             handler_timeout=float(opts["handler_timeout"]),
+            write_timeout=float(opts["write_timeout"]),
             max_requests_per_socket=opts["max_requests_per_socket"],
             max_connections=opts["max_connections"],
             return_503_on_closing=opts["return_503_on_closing"],
@@ -323,7 +324,8 @@ class App(Context):
         ``connections``: ``open`` (HTTP/1 connections and WebSockets),
         ``keep_alive`` (HTTP/1 connections idle between requests), ``websocket``.
         ``client_errors``: connections refused at the transport level, by kind
-        (``timeout``: 408, ``header_overflow``: 431, ``error``: any other).
+        (``timeout``: 408, or a client that left its answers unread for
+        ``write_timeout``; ``header_overflow``: 431; ``error``: any other).
         ``bad_urls``: requests whose URL could not be decoded (FC_ERR_BAD_URL).
         ``error_handler_calls``: ``{route pattern: n}``, each error handler run
         (the default one included), ``"__not_found__"`` for unmatched requests.

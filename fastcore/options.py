@@ -85,6 +85,7 @@ OPTIONS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "keep_alive_timeout": (72.0, is_seconds, "a number of seconds >= 0"),
     "connection_timeout": (0.0, is_seconds, "a number of seconds >= 0"),
     "handler_timeout": (0.0, is_seconds, "a number of seconds >= 0"),
+    "write_timeout": (60.0, is_seconds, "a number of seconds >= 0"),
     "max_requests_per_socket": (0, _is_count, "an int >= 0"),
     "max_connections": (0, _is_count, "an int >= 0"),
     "force_close_connections": ("idle", lambda v: v is True or v is False or v == "idle",
