@@ -65,7 +65,8 @@ from libc.string cimport memchr, memcmp
 from fastcore._lifecycle cimport Lifecycle
 from fastcore._head cimport (CONN_CLOSE, CT_JSON, build_response, client_error_response,
                              status_line)
-from fastcore._reply cimport Reply, Request, RouteRecord, Server, monotonic, seed_request
+from fastcore._reply cimport (Reply, Request, RouteRecord, Server, monotonic,
+                              release_empty_dict, seed_request)
 from fastcore._router cimport Router
 
 cdef extern from "strings.h":
@@ -398,6 +399,7 @@ cdef class HttpProtocol(Lifecycle):
         self.url = None
         t = monotonic()
         req = Request.__new__(Request)
+        release_empty_dict(req)
         req.proto = self
         req._raw_headers = []
         req._clen = -1

@@ -53,7 +53,7 @@ from cpython.dict cimport PyDict_DelItem, PyDict_GetItem, PyDict_SetItem
 from fastcore._tally cimport tally_response
 from fastcore._head cimport CT_JSON, CT_NONE, CT_OCTET, CT_TEXT, client_error_response
 from fastcore._reply cimport (Connection, Reply, Request, RouteRecord, Server, monotonic,
-                              seed_reply, seed_request)
+                              release_empty_dict, seed_reply, seed_request)
 
 cdef extern from "Python.h":
     object PyContext_CopyCurrent()
@@ -225,6 +225,7 @@ cdef class Lifecycle(Connection):
     cdef int _start(self, Request req) except -1:
         cdef Server server = self.server
         cdef Reply reply = Reply.__new__(Reply)
+        release_empty_dict(reply)
         server.req_counter += 1
         req._seq = server.req_counter
         self.nrequests += 1

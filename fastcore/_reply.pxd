@@ -214,3 +214,19 @@ cdef class Connection:
 
 cdef int seed_request(Request req, RouteRecord record) except -1
 cdef int seed_reply(Reply reply, RouteRecord record) except -1
+
+
+cdef extern from *:
+    """
+    /* Cython's tp_new gives a Request and a Reply an empty __dict__. Released,
+       it is made again by the first attribute set on the object (decorations,
+       a handler's own), and until then looking up a method skips the probe of
+       an empty instance dict. */
+    static CYTHON_INLINE void fastcore_release_empty_dict(PyObject *o) {
+        PyObject **slot = (PyObject **)((char *)o + Py_TYPE(o)->tp_dictoffset);
+        if (*slot != NULL && PyDict_GET_SIZE(*slot) == 0) {
+            Py_CLEAR(*slot);
+        }
+    }
+    """
+    void release_empty_dict "fastcore_release_empty_dict"(object o) noexcept
