@@ -60,6 +60,7 @@ import httptools
 from fastcore import errors
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.string cimport memchr, memcmp
 
 from fastcore._lifecycle cimport Lifecycle
@@ -186,6 +187,24 @@ cdef bint target_form_ok(bytes url, str method):
 
 class _Abort(Exception):
     """Raised in an llhttp callback to stop parsing; the reason is on the protocol."""
+
+
+cdef Py_ssize_t _content_length(bytes value) except -2:
+    # The digits llhttp accepted; a number past what a size holds is larger
+    # than any body_limit and reads as the largest size (413 follows).
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(value)
+    cdef Py_ssize_t i
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(value)
+    cdef unsigned long long total = 0
+    cdef unsigned int digit
+    for i in range(n):
+        digit = p[i] - 48
+        if digit > 9:
+            return int(value)          # (not digits: llhttp refused them already)
+        if total > (<unsigned long long>PY_SSIZE_T_MAX - digit) // 10:
+            return PY_SSIZE_T_MAX
+        total = total * 10 + digit
+    return <Py_ssize_t>total
 
 
 cdef class HttpProtocol(Lifecycle):
@@ -435,7 +454,7 @@ cdef class HttpProtocol(Lifecycle):
                 raise _Abort()
             req._ctype = value
         elif n == 14 and header_is(name, b"content-length", 14):
-            req._clen = int(value)
+            req._clen = _content_length(value)
         elif n == 4 and header_is(name, b"host", 4):
             if req._host is not None:
                 # Two Host headers: ambiguous target (RFC 9112 §3.2).

@@ -198,6 +198,18 @@ def test_body_over_limit_by_content_length_is_refused_before_the_body(server):
     assert_still_serving(server)
 
 
+@pytest.mark.parametrize("length", [b"9223372036854775807", b"9223372036854775808",
+                                    b"18446744073709551615", b"000000000000000000000000005000"])
+def test_content_length_past_any_size_gets_413_quietly(server, length, capfd):
+    # Digits llhttp takes (up to 2**64 - 1, leading zeros too) but past what a
+    # size holds used to raise inside the header callback: a traceback on
+    # stderr for every such request, and 400 where a smaller one gets 413.
+    raw = (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
+           b"Content-Length: " + length + b"\r\n\r\nabc")
+    assert_rejected(server, raw, 413, BODY_413)
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_chunked_body_over_limit_gets_413(server):
     chunk = b"3e8\r\n" + b"a" * 1000 + b"\r\n"
     raw = (b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
