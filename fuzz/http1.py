@@ -5,8 +5,9 @@ protocol. The input is cut into chunks at points it chooses, the chunks are
 fed to ``data_received`` from inside the loop (as a server does), then the
 loop runs a few turns so that asynchronous handlers finish. Checked:
 
-* no exception escapes ``data_received`` or ``connection_lost``, and none
-  reaches the loop's exception handler;
+* no exception escapes ``data_received`` or ``connection_lost``, none
+  reaches the loop's exception handler, and the server logs no error (an
+  exception its parser callbacks caught);
 * everything written parses as a sequence of complete HTTP/1.1 responses
   (status line, header fields, CRLF CRLF, then a body framed by
   Content-Length or chunked transfer coding, none for 1xx/204/304);
@@ -22,6 +23,7 @@ from fastcore's Python modules (routing glue, hooks, replies, errors) and
 from ``outcome_features``, which branches on the status codes written.
 """
 import asyncio
+import logging
 import re
 import sys
 
@@ -102,6 +104,17 @@ def build_app():
     return app
 
 
+class ErrorRecords(logging.Handler):
+    """The records of level ERROR and above, as text."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(self.format(record))
+
+
 class Harness:
     """The app, its loop and the protocol factory, made once."""
 
@@ -110,6 +123,10 @@ class Harness:
         asyncio.set_event_loop(self.loop)
         self.loop_errors = []
         self.loop.set_exception_handler(lambda loop, context: self.loop_errors.append(context))
+        # What the server logs as an error (a callback that raised, say) is a
+        # failure too, though the client got its 400.
+        self.logged = ErrorRecords()
+        logging.getLogger("fastcore").addHandler(self.logged)
         app = build_app()
         self.loop.run_until_complete(app.ready())
         self.factory = app._runtime(self.loop).protocol_factory
@@ -119,6 +136,7 @@ class Harness:
         transport = RecordingTransport()
         self.loop.run_until_complete(self.converse(chunks, transport))
         assert not self.loop_errors, self.loop_errors[:1]
+        assert not self.logged.records, self.logged.records[:1]
         return transport
 
     async def converse(self, chunks, transport):
