@@ -350,8 +350,13 @@ async def attack_pipeline_flood(port: int, duration: float) -> dict:
 
 
 async def attack_never_read(port: int, duration: float, conns: int = 50) -> dict:
-    """``conns`` connections send GET /prices continuously and never read."""
-    request = b"GET /prices HTTP/1.1\r\nHost: x\r\n\r\n" * 16
+    """``conns`` connections send GET /prices continuously and never read.
+
+    Each write carries 2,048 requests (70 KB): the attack is the bytes, and in
+    writes of a few requests this client's own CPU (on the core wrk shares)
+    was what limited wrk."""
+    per_write = 2048
+    request = b"GET /prices HTTP/1.1\r\nHost: x\r\n\r\n" * per_write
     deadline = time.monotonic() + duration
     counts = {"requests_written": 0, "blocked_conns_at_end": 0, "errors": 0}
     writers = []
@@ -367,7 +372,7 @@ async def attack_never_read(port: int, duration: float, conns: int = 50) -> dict
         blocked = False
         while time.monotonic() < deadline:
             writer.write(request)
-            counts["requests_written"] += 16
+            counts["requests_written"] += per_write
             try:
                 await asyncio.wait_for(writer.drain(), 1)
                 blocked = False

@@ -28,11 +28,12 @@ cdef class HttpProtocol(Lifecycle):
     cdef object head_chunk        # the chunk a head began at the first byte of, until parsed
     cdef bytes after_upgrade      # bytes behind an upgrade request, for _hand_over
     cdef object switch_to         # a protocol to hand over to once the chunk is parsed
-    cdef bytes pending            # the unparsed rest of a large chunk, while writing is paused
+    cdef bytes pending            # a large chunk not parsed whole yet (writing paused, or its turn over)
+    cdef Py_ssize_t pending_at    # where its unparsed rest begins
     cdef bint eof_pending         # the client's EOF came while ``pending`` was held
 
-    cdef int _receive(self, object data) except -1
-    cdef int _feed_slices(self, object data) except -1
+    cdef int _receive(self, object data, Py_ssize_t start) except -1
+    cdef int _feed_slices(self, object data, Py_ssize_t pos) except -1
     cdef int _resume_input(self) except -1
 
     cdef int _feed(self, object data) except -1

@@ -105,3 +105,45 @@ def test_one_large_read_is_not_answered_whole_into_a_stuck_buffer():
         assert transport.written.startswith(b"HTTP/1.1 200 ")
     finally:
         loop.close()
+
+
+class OpenTransport(StuckTransport):
+    """A peer that reads everything at once: writing never pauses."""
+
+    def write(self, data):
+        self.written += data
+
+
+def test_one_large_read_leaves_turns_to_the_other_connections():
+    # A read of thousands of pipelined requests, from a client that reads its
+    # answers: parsed a part per loop iteration, so that another connection's
+    # request is answered before the whole read is, not a quarter of a second
+    # (uvloop reads up to 256 KiB) later.
+    app = make_app()
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(app.ready())
+        factory = app._runtime(loop).protocol_factory
+        flood, other = factory(), factory()
+        flood_transport, other_transport = OpenTransport(flood), OpenTransport(other)
+        flood.connection_made(flood_transport)
+        other.connection_made(other_transport)
+        count = READ // len(REQUEST)
+
+        async def main():
+            flood.data_received(REQUEST * count)
+            first_turn = flood_transport.written.count(b"HTTP/1.1 200 ")
+            assert 0 < first_turn <= 16 + SLICE // len(REQUEST) + 1
+            assert not flood_transport.reading
+            other.data_received(REQUEST)
+            assert other_transport.written.startswith(b"HTTP/1.1 200 ")
+            for _ in range(count):
+                if flood_transport.written.count(b"HTTP/1.1 200 ") == count:
+                    break
+                await asyncio.sleep(0)
+            return flood_transport.written.count(b"HTTP/1.1 200 ")
+
+        assert loop.run_until_complete(main()) == count
+        assert flood_transport.reading
+    finally:
+        loop.close()
