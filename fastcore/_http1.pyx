@@ -109,8 +109,8 @@ cdef Py_ssize_t FLUSH_AT = 65536
 # turn before its next slice (which is parsed from a callback of the next loop
 # iteration): a whole read (uvloop reads up to 256 KiB, 7,900 small requests)
 # held the loop for a quarter of a second. A body is not held back. Slices
-# after one that began requests are TURN_SLICE bytes, so that a turn stays
-# near TURN_REQUESTS requests however small they are.
+# are TURN_SLICE bytes while they begin requests, so that a turn stays near
+# TURN_REQUESTS requests however small they are.
 cdef unsigned long long TURN_REQUESTS = 16
 cdef Py_ssize_t TURN_SLICE = 512
 
@@ -367,10 +367,11 @@ cdef class HttpProtocol(Lifecycle):
         # 64 KiB of answers beyond the transport's limit, not the answers to the
         # whole read. Slices of a read that carries requests are small, and
         # past TURN_REQUESTS the rest waits for the next loop iteration, so that
-        # one connection's read takes a few milliseconds at a time.
+        # one connection's read takes about a millisecond at a time.
         cdef Py_ssize_t n = len(data)
         cdef Py_ssize_t end
-        cdef Py_ssize_t size = FEED_SLICE
+        cdef Py_ssize_t size = TURN_SLICE
+        cdef unsigned long long begun_before
         cdef unsigned long long begun_at = self.begun
         cdef bint turn_over
         while pos < n:
@@ -388,14 +389,18 @@ cdef class HttpProtocol(Lifecycle):
                     self.server.loop.call_soon(self._next_turn)
                 return 0
             end = pos + size if pos + size < n else n
+            begun_before = self.begun
             try:
                 self._feed(data[pos:end])
             except _HttpParserUpgrade as exc:
                 raise _HttpParserUpgrade(pos + exc.args[0]) from None
             pos = end
-            # Requests in the slice: the next ones are smaller. (A body, or a
-            # few large requests, keeps the large slice.)
-            size = TURN_SLICE if self.begun - begun_at > 1 else FEED_SLICE
+            # Slices stay small while they begin requests and double up to
+            # FEED_SLICE while they carry a body.
+            if self.begun != begun_before:
+                size = TURN_SLICE
+            elif size < FEED_SLICE:
+                size *= 2
             if _batched_size(self.pending_out) >= FLUSH_AT:
                 self._flush_now()
         return 0
