@@ -212,7 +212,7 @@ ATTACKS = {a.name: a for a in (
            ready_line=False, ramp_s=5),
     Attack("slow_read", "slowhttptest -X: 1000 conns GET /prices x10 pipelined, "
                         "window 1-64 B, 32 B read every 2 s",
-           "pause_reading on write backpressure (no write timeout)",
+           "keep_alive_timeout 72 s once answered; write_timeout 60 s if buffers fill",
            slowhttptest_argv("-X", "-c", "1000", "-r", "250", "-k", "10", "-w", "1",
                              "-y", "64", "-n", "2", "-z", "32"),
            ready_line=False, ramp_s=5),
@@ -224,7 +224,8 @@ ATTACKS = {a.name: a for a in (
     Attack("pipeline_flood", "1 conn writing pipelined GET /json without reading",
            "QUEUE_PAUSE 32 + write high-water -> pause_reading", self_argv("pipeline_flood")),
     Attack("never_read", "50 conns sending GET /prices continuously, never recv()",
-           "write high-water -> pause_reading; RSS must stay flat", self_argv("never_read")),
+           "write high-water -> pause_reading, write_timeout 60 s -> abort; "
+           "RSS must stay flat", self_argv("never_read")),
 )}
 
 
