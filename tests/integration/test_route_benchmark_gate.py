@@ -124,14 +124,14 @@ def gate(results: str, baseline: str, *more: str) -> subprocess.CompletedProcess
                           capture_output=True, text=True, env=user_env(), timeout=60)
 
 
-def gate_confirmed(suite, results: str, baseline: str) -> subprocess.CompletedProcess:
+def gate_confirmed(suite, results: str, baseline: str, work: int = 1) -> subprocess.CompletedProcess:
     """The gate as the README advises running it on a shared machine: a failure
-    counts only if a second run of the benchmarks fails too (each case's best
-    ratio of the two)."""
+    counts only if a second run of the benchmarks (of the same app: ``work``)
+    fails too (each case's best ratio of the two)."""
     done = gate(results, baseline)
     if done.returncode != 1:
         return done
-    return gate(results, baseline, benchmarks(suite, "confirm.json"))
+    return gate(results, baseline, benchmarks(suite, "confirm.json", work))
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,10 @@ def test_the_same_app_passes(suite, baseline):
 
 
 def test_a_slower_route_fails_and_is_named(suite, baseline):
-    done = gate(benchmarks(suite, "slower.json", work=SLOW_WORK), baseline)
+    # Confirmed as for the passing case: a noisy moment once flagged the
+    # unchanged /ping too (70% over its baseline) in a single run.
+    done = gate_confirmed(suite, benchmarks(suite, "slower.json", work=SLOW_WORK), baseline,
+                          work=SLOW_WORK)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "gate: FAILED: test_routes.py::test_items is " in done.stdout
     assert "FAILED: test_routes.py::test_ping" not in done.stdout
