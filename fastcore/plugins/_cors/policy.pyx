@@ -25,11 +25,26 @@ from inspect import isawaitable
 from .errors import CorsInvalidPreflightError
 
 
+# The public methods used per request, taken from the request's and the
+# reply's class once: a call through the class skips looking the method up on
+# every object.
+cdef object _reply_type = None
+cdef object _reply_get_header = None
+cdef object _reply_header = None
+cdef object _request_type = None
+cdef object _request_get_header = None
+
+
 cpdef add_vary(object reply, str name):
     """Add ``name`` to the reply's ``Vary``, unless it is there (or ``*`` is)."""
-    current = reply.get_header("vary")
+    global _reply_type, _reply_get_header, _reply_header
+    if type(reply) is not _reply_type:
+        _reply_get_header = type(reply).get_header
+        _reply_header = type(reply).header
+        _reply_type = type(reply)
+    current = _reply_get_header(reply, "vary")
     if current is None:
-        reply.header("vary", name)
+        _reply_header(reply, "vary", name)
         return
     current = str(current)
     names = [part.strip().lower() for part in current.split(",")]
@@ -97,9 +112,13 @@ def make_hook(Policy policy, object answer_later):
     def on_request(request, reply):
         # HOT PATH: bench/icount.py --app bench.app_plugins. Runs for every
         # request: without Origin, one header lookup (and Vary).
+        global _request_type, _request_get_header
         if policy.vary:
             add_vary(reply, "Origin")
-        origin = request.get_header("origin")
+        if type(request) is not _request_type:
+            _request_get_header = type(request).get_header
+            _request_type = type(request)
+        origin = _request_get_header(request, "origin")
         if origin is None:
             return None
         config = request.route_config

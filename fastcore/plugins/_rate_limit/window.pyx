@@ -111,13 +111,46 @@ cdef class Plan:
             raise TypeError("a counter other than the memory one waits: the plan is async")
 
 
+# The public members used per request, taken from the request's and the
+# reply's class once: a call through the class (and a property read through
+# its descriptor) skips looking the name up on every object.
+cdef object _reply_type = None
+cdef object _reply_header = None
+cdef object _request_type = None
+cdef object _route_config = None
+
+cdef extern from *:
+    """
+    static CYTHON_INLINE PyObject *fastcore_rl_descr_get(PyObject *descr, PyObject *obj) {
+        return Py_TYPE(descr)->tp_descr_get(descr, obj, (PyObject *)Py_TYPE(obj));
+    }
+    """
+    object descr_get "fastcore_rl_descr_get"(object descr, object obj)
+
+
+cdef inline object _route_config_of(object request):
+    global _request_type, _route_config
+    if type(request) is not _request_type:
+        found = getattr(type(request), "route_config", None)
+        _route_config = found if hasattr(type(found), "__get__") else None
+        _request_type = type(request)
+    if _route_config is None:
+        return request.route_config
+    return descr_get(_route_config, request)
+
+
 cpdef answer(object reply, Plan plan, long long count, double seconds_left):
     """The rate-limit headers; past the limit, ``retry-after`` and the 429 error."""
+    global _reply_type, _reply_header
     cdef long long reset = <long long>ceil(seconds_left)
     cdef long long remaining = plan.limit - count
-    reply.header("x-ratelimit-limit", plan.limit_value)
-    reply.header("x-ratelimit-remaining", remaining if remaining > 0 else 0)
-    reply.header("x-ratelimit-reset", reset)
+    if type(reply) is not _reply_type:
+        _reply_header = type(reply).header
+        _reply_type = type(reply)
+    header = _reply_header
+    header(reply, "x-ratelimit-limit", plan.limit_value)
+    header(reply, "x-ratelimit-remaining", remaining if remaining > 0 else 0)
+    header(reply, "x-ratelimit-reset", reset)
     if remaining < 0:
         reply.header("retry-after", reset)
         raise RateLimitedError("Rate limit exceeded, retry in %d seconds", reset)
@@ -134,7 +167,7 @@ def limiter(Plan default, object lookup, object limit_async):
         cdef Plan plan = default
         cdef long long count
         cdef double left
-        config = request.route_config
+        config = _route_config_of(request)
         if config:
             found = lookup(config, request)
             if found is None:
