@@ -313,6 +313,30 @@ async def attack_header_flood(port: int, duration: float, conns: int = 200) -> d
     return stats
 
 
+async def read_answers(reader: asyncio.StreamReader, expected: int, read_timeout: float,
+                       total_timeout: float = float("inf")) -> tuple[int, str]:
+    """Read until ``expected`` 200 answers came: (answers counted, how reading
+    ended: "all answered", "server closed", "no more answers within N s",
+    "out of time" or the connection error's name)."""
+    answered, tail, ending = 0, b"", "all answered"
+    deadline = time.monotonic() + total_timeout
+    try:
+        while answered < expected:
+            if time.monotonic() >= deadline:
+                return answered, "out of time"
+            chunk = await asyncio.wait_for(reader.read(1 << 20), read_timeout)
+            if not chunk:
+                return answered, "server closed"
+            data = tail + chunk
+            answered += data.count(b"HTTP/1.1 200 ")
+            tail = data[-12:]      # a status line split across two reads is counted once
+    except asyncio.TimeoutError:
+        ending = "no more answers within %g s" % read_timeout
+    except ConnectionError as exc:
+        ending = type(exc).__name__
+    return answered, ending
+
+
 async def attack_pipeline_flood(port: int, duration: float) -> dict:
     """One connection writes pipelined GETs as fast as the server lets it, reading
     nothing; at the end it reads what was answered (order and count)."""
@@ -331,20 +355,7 @@ async def attack_pipeline_flood(port: int, duration: float) -> dict:
             await asyncio.sleep(0.5)
     # Now read: every request written must be answered. A reset here loses
     # the answers still buffered (see the report's pipelining defect).
-    answered, tail, ending = 0, b"", "all answered"
-    try:
-        while answered < sent:
-            chunk = await asyncio.wait_for(reader.read(1 << 20), 5)
-            if not chunk:
-                ending = "server closed"
-                break
-            data = tail + chunk
-            answered += data.count(b"HTTP/1.1 200 ")
-            tail = data[-12:]      # a status line split across two reads is counted once
-    except asyncio.TimeoutError:
-        ending = "no more answers within 5 s"
-    except ConnectionError as exc:
-        ending = type(exc).__name__
+    answered, ending = await read_answers(reader, sent, read_timeout=5)
     writer.close()
     return {"requests_written": sent, "responses_read_after": answered, "ending": ending,
             "drain_stalls_0.5s": stalls}

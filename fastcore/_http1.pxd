@@ -35,6 +35,8 @@ cdef class HttpProtocol(Lifecycle):
     cdef int _receive(self, object data, Py_ssize_t start) except -1
     cdef int _feed_slices(self, object data, Py_ssize_t pos) except -1
     cdef int _resume_input(self) except -1
+    cdef bint _queue_full(self)
+    cdef bint _held_back(self)
 
     cdef int _feed(self, object data) except -1
     cdef int _feed_guarded(self, object data) except -1

@@ -307,7 +307,7 @@ cdef class HttpProtocol(Lifecycle):
             self.drain_waiter.set_result(None)
         if self.pending is not None:
             self._resume_input()
-        elif self.paused_reading and not (self.queue and len(self.queue) >= QUEUE_PAUSE):
+        elif self.paused_reading and not self._queue_full():
             self.paused_reading = False
             if not self.closed:
                 self.transport.resume_reading()
@@ -378,8 +378,7 @@ cdef class HttpProtocol(Lifecycle):
             if self.closed:
                 return 0
             turn_over = self.begun - begun_at >= TURN_REQUESTS
-            if (turn_over or self.paused_writing
-                    or (self.queue and len(self.queue) >= QUEUE_PAUSE)):
+            if turn_over or self._held_back():
                 self.pending = data if type(data) is bytes else bytes(data)
                 self.pending_at = pos
                 if not self.paused_reading:
@@ -405,6 +404,13 @@ cdef class HttpProtocol(Lifecycle):
                 self._flush_now()
         return 0
 
+    cdef bint _queue_full(self):
+        return self.queue is not None and len(self.queue) >= QUEUE_PAUSE
+
+    cdef bint _held_back(self):
+        # Input waits: the client is not reading its answers, or too many wait.
+        return self.paused_writing or self._queue_full()
+
     def _next_turn(self):
         # The rest of a read held back for fairness (TURN_REQUESTS).
         self._resume_input()
@@ -414,7 +420,7 @@ cdef class HttpProtocol(Lifecycle):
         # the queue shrank): parse what was held, then read again.
         if self.closed or self.batching:
             return 0          # (while a chunk is parsed, its own loop goes on)
-        if self.paused_writing or (self.queue and len(self.queue) >= QUEUE_PAUSE):
+        if self._held_back():
             return 0
         if self.pending is not None:
             data = self.pending
@@ -954,8 +960,7 @@ cdef class HttpProtocol(Lifecycle):
         if self.queue:
             if self.pending is not None:
                 self._resume_input()
-            elif (self.paused_reading and len(self.queue) < QUEUE_PAUSE
-                    and not self.paused_writing):
+            elif self.paused_reading and not self._held_back():
                 self.paused_reading = False
                 self.transport.resume_reading()
             return self._drain()

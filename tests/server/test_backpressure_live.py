@@ -9,9 +9,9 @@ the client reads again.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import fastcore
+from bench.abuse import read_answers
 from tests.conftest import live_server
 
 REQUEST = b"GET /json HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -51,19 +51,7 @@ async def flood_then_read(host: str, port: int) -> tuple[int, int, str]:
     rest = -written % len(REQUEST)
     writer.write(REQUEST[len(REQUEST) - rest:] if rest else b"")
     sent = (written + rest) // len(REQUEST)
-    answered, tail, ending = 0, b"", "all answered"
-    deadline = time.monotonic() + 60
-    try:
-        while answered < sent and time.monotonic() < deadline:
-            chunk = await asyncio.wait_for(reader.read(1 << 20), 10)
-            if not chunk:
-                ending = "closed by the server"
-                break
-            data = tail + chunk
-            answered += data.count(b"HTTP/1.1 200 ")
-            tail = data[-12:]         # a status line cut between two reads counts once
-    except (ConnectionError, asyncio.TimeoutError) as exc:
-        ending = type(exc).__name__
+    answered, ending = await read_answers(reader, sent, read_timeout=10, total_timeout=60)
     writer.close()
     return sent, answered, ending
 
